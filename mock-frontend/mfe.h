@@ -1,0 +1,182 @@
+/* The mock front end: a QEMU stand-in.
+ *
+ * It owns one vhost-user connection, a guest memory (memfd, laid out like
+ * QEMU's), the front end's half of every ring (eventfds, ring memory) and a
+ * transcript of every message it exchanged, for diagnostics.  Every wait has
+ * a timeout (struct mfe.timeout_ms).  Calls return 0 on success and a
+ * negative value on failure, with the reason in mfe_error().
+ */
+#ifndef MFE_H
+#define MFE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "vhu.h"
+
+#define MFE_MAX_VQ         16u      /* 8 queue pairs */
+#define MFE_TRANSCRIPT     64u      /* lines kept */
+#define MFE_LINE           320u     /* bytes per transcript line */
+#define MFE_QEMU_MEM_SIZE  (256u << 20)  /* the traces' -m 256 */
+
+/* How the front end meets the back end, as QEMU's chardev does it. */
+enum mfe_role {
+    MFE_CONNECT, /* front end connects (QEMU chardev client; back end listens) */
+    MFE_LISTEN,  /* front end listens and waits (QEMU server; back end connects) */
+};
+
+/* Guest memory layouts. */
+enum mfe_layout {
+    MFE_LAYOUT_QEMU,   /* QEMU pc/q35 below 4G: [0, 0xa0000) and [0xc0000, size) */
+    MFE_LAYOUT_EVEN,   /* n equal regions with a 64 KiB hole between each */
+};
+
+struct mfe_region {
+    uint64_t gpa, size, mmap_offset;
+    uint8_t *hva;              /* our mapping of gpa */
+};
+
+struct mfe_mem {
+    int fd;                    /* the memfd (-1 when none) */
+    uint8_t *base;             /* mapping of the whole memfd */
+    uint64_t size;             /* memfd size */
+    struct mfe_region regions[VHU_MAX_REGIONS];
+    unsigned nregions;
+    uint64_t next_gpa;         /* bump allocator for ring memory */
+};
+
+/* The front end's half of one virtqueue. */
+struct mfe_vq {
+    int kick, call, err;        /* eventfds, -1 when not created */
+    unsigned num;               /* ring size */
+    uint64_t desc_gpa, avail_gpa, used_gpa;
+    uint16_t base;              /* index the ring (re)starts from */
+    bool ready;                 /* rings laid out in memory */
+};
+
+struct mfe {
+    enum mfe_role role;
+    int sock;                   /* connected socket or -1 */
+    int listen_fd;              /* MFE_LISTEN: listening socket or -1 */
+    char path[108];
+    int timeout_ms;             /* every wait */
+
+    /* what the back end offered and what we acked */
+    uint64_t features, protocol_features;
+    uint64_t acked_features, acked_protocol_features;
+    bool protocol_acked;        /* SET_PROTOCOL_FEATURES sent */
+    unsigned queue_num;         /* GET_QUEUE_NUM reply (queue pairs), 1 without MQ */
+    unsigned queue_pairs;       /* how many we drive */
+
+    int backend_req;            /* our end of SET_BACKEND_REQ_FD's socketpair */
+    struct mfe_mem mem;
+    struct mfe_vq vq[MFE_MAX_VQ];
+
+    /* transcript ring: the last MFE_TRANSCRIPT messages, formatted */
+    char transcript[MFE_TRANSCRIPT][MFE_LINE];
+    unsigned ntranscript;       /* total ever written */
+    unsigned seq;               /* message sequence number */
+    char err[256];              /* last error */
+    const char *err_rule;       /* stable rule id of the last error, or NULL */
+};
+
+/* ---- life cycle ---- */
+void mfe_init(struct mfe *f, int timeout_ms);
+/* closes the socket, every eventfd and fd, unmaps memory; f can be reused */
+void mfe_close(struct mfe *f);
+/* closes only the connection (keeps memory and rings), e.g. before reconnect */
+void mfe_disconnect(struct mfe *f);
+const char *mfe_error(const struct mfe *f);
+
+/* ---- connecting ---- */
+/* Connect to path, retrying every 20 ms until timeout_ms. */
+int mfe_connect(struct mfe *f, const char *path);
+/* Create the listening socket (unlinks a stale path first). */
+int mfe_listen(struct mfe *f, const char *path);
+/* Adopt an already listening socket (the runner listens before it starts a
+ * back end in client mode). */
+void mfe_adopt_listener(struct mfe *f, int listen_fd, const char *path);
+/* Wait up to timeout_ms for the back end to connect. */
+int mfe_accept(struct mfe *f);
+/* connect or accept, by f->role */
+int mfe_open(struct mfe *f);
+
+/* ---- messages ---- */
+/* Send one message (recorded in the transcript).  The fds stay owned by the
+ * caller. */
+int mfe_send(struct mfe *f, const struct vhu_msg *m);
+/* Receive one message within timeout_ms (recorded).  Returns 0 or VHU_IO_*. */
+int mfe_recv(struct mfe *f, struct vhu_msg *m);
+/* Bytes as they are: for malformed-input cases. */
+int mfe_send_raw(struct mfe *f, const void *buf, size_t len, const int *fds, unsigned nfds);
+/* Does the back end owe a reply to m, given what was negotiated? */
+bool mfe_expects_reply(const struct mfe *f, const struct vhu_msg *m);
+/* Send m; if a reply is owed, wait for it and check it: same request, REPLY
+ * flag, version 1, payload kind's size.  reply may be NULL (then it is
+ * received and discarded).  Returns 0, a VHU_IO_* code, or -10 for a reply
+ * that is present but wrong (f->err_rule says which rule). */
+int mfe_request(struct mfe *f, const struct vhu_msg *m, struct vhu_msg *reply);
+/* Convenience wrappers over mfe_request */
+int mfe_get_u64(struct mfe *f, uint32_t req, uint64_t *out);
+int mfe_set_u64(struct mfe *f, uint32_t req, uint64_t v, bool need_reply);
+int mfe_set_state(struct mfe *f, uint32_t req, uint32_t index, uint32_t num, bool need_reply);
+/* Wait up to ms for any message; returns VHU_IO_TIMEOUT when the line stays
+ * silent (what a case wants after a request that owes no reply). */
+int mfe_expect_silence(struct mfe *f, int ms);
+/* Was REPLY_ACK negotiated? */
+bool mfe_reply_ack(const struct mfe *f);
+
+/* ---- guest memory ---- */
+int mfe_mem_create(struct mfe_mem *mem, uint64_t size, enum mfe_layout layout,
+                   unsigned nregions);
+void mfe_mem_destroy(struct mfe_mem *mem);
+/* host pointer for [gpa, gpa+len), NULL if it is not inside one region */
+void *mfe_gpa(const struct mfe_mem *mem, uint64_t gpa, uint64_t len);
+/* front-end virtual address (what SET_VRING_ADDR carries) for a gpa */
+uint64_t mfe_uaddr(const struct mfe_mem *mem, uint64_t gpa);
+/* allocate len bytes aligned to align from the top region; 0 when full */
+uint64_t mfe_mem_alloc(struct mfe_mem *mem, uint64_t len, uint64_t align);
+/* fill regions[] and fds[] for SET_MEM_TABLE from mem (one fd per region) */
+unsigned mfe_mem_table(const struct mfe_mem *mem, struct vhu_region *regions, int *fds);
+
+/* ---- rings (control side; the datapath lives in mfe_ring.h later) ---- */
+/* Lay out a split ring of num entries in guest memory the way Linux does
+ * (avail after desc, used aligned to 64) and create its eventfds. */
+int mfe_vq_setup(struct mfe *f, unsigned idx, unsigned num);
+/* SET_VRING_ADDR payload for vq idx (uaddrs, log = used ring gpa) */
+void mfe_vq_addr(const struct mfe *f, unsigned idx, struct vhu_vring_addr *a);
+
+/* ---- QEMU 7.2 sequences (as recorded in fixtures/qemu-7.2) ---- */
+struct mfe_start_opts {
+    unsigned queue_pairs;       /* 0 = f->queue_pairs */
+    unsigned ring_size;         /* 0 = 256 */
+    uint64_t features;          /* 0 = offered & MFE_QEMU72_NET_GUEST_FEATURES */
+    const uint16_t *bases;      /* per vq SET_VRING_BASE, NULL = all 0 */
+    bool reuse_memory;          /* keep f->mem (restart); else create it */
+};
+
+/* The features a Linux 6.1 guest ended up with under QEMU 7.2 (trace b1). */
+#define MFE_QEMU72_NET_GUEST_FEATURES 0x000000017020e783ull
+
+/* vhost_dev_init for each of queue_pairs (a1, a4): GET_FEATURES,
+ * GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES (all offered), GET_QUEUE_NUM,
+ * SET_BACKEND_REQ_FD (NEED_REPLY), SET_OWNER, GET_FEATURES, SET_VRING_CALL
+ * and SET_VRING_ERR per ring, then SET_VRING_ENABLE(1) per ring. */
+int mfe_qemu_init(struct mfe *f, unsigned queue_pairs);
+/* vhost_dev_start (b1): SET_VRING_ENABLE rounds, SET_FEATURES,
+ * GET_STATUS/SET_STATUS(FEATURES_OK), SET_MEM_TABLE (NEED_REPLY), per ring
+ * NUM, BASE, ADDR, KICK, CALL, GET_STATUS, SET_STATUS(0xf). */
+int mfe_qemu_start(struct mfe *f, const struct mfe_start_opts *o);
+/* vhost_dev_stop (b1): SET_STATUS(0), GET_VRING_BASE per ring (bases out,
+ * may be NULL), SET_VRING_ENABLE(1) per ring. */
+int mfe_qemu_stop(struct mfe *f, uint16_t *bases);
+
+/* ---- transcript ---- */
+/* Append a free-form line (events such as "connected"). */
+void mfe_note(struct mfe *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Write the last n lines (0 = all kept), each prefixed by indent. */
+void mfe_transcript_dump(const struct mfe *f, FILE *out, const char *indent, unsigned n);
+
+#endif
