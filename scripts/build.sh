@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Configure and build into build/ (ASan+UBSan test build unless VHC_SANITIZE=OFF).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DVHC_SANITIZE="${VHC_SANITIZE:-ON}" >&2
+cmake --build build -j"$(nproc)" >&2

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install what vhost-conform needs from Debian 12 packages (run as root).
+# Skips apt entirely when everything is already there.
+set -euo pipefail
+
+packages=(cmake gcc make pkg-config libglib2.0-dev check libsubunit-dev socat
+          dpdk dpdk-dev qemu-system-common perl)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
