@@ -182,9 +182,21 @@ uint32_t vhu_req_by_name(enum vhu_channel ch, const char *name);
 const char *vhu_pf_name(unsigned bit);          /* "REPLY_ACK" or NULL */
 const char *vhu_net_feature_name(unsigned bit); /* "MRG_RXBUF" or NULL */
 
+/* Device type, for naming the device-specific feature bits (0-23 and a
+ * few above 40).  Transport bits (24-41) are named the same for all. */
+enum vhu_dev { VHU_DEV_NET, VHU_DEV_BLK, VHU_DEV_FS, VHU_DEV_COUNT };
+const char *vhu_feature_name(enum vhu_dev dev, unsigned bit);  /* or NULL */
+/* virtio device status bit (SET/GET_STATUS): "DRIVER_OK" or NULL */
+const char *vhu_status_name(unsigned bit);
+/* "net" / "blk" / "fs" -> device; false for an unknown name */
+bool vhu_dev_by_name(const char *name, enum vhu_dev *dev);
+
 /* Is `size` a legal payload size for `kind`, given the payload bytes
  * (needed for MEM and CONFIG whose size depends on their contents)? */
 bool vhu_payload_size_ok(enum vhu_payload_kind kind, const void *payload, uint32_t size);
+/* What a reply to d carries: the table's reply payload when the request
+ * always answers, else the u64 of a REPLY_ACK acknowledgement. */
+enum vhu_payload_kind vhu_reply_kind(const struct vhu_req_desc *d);
 
 /* ---- building ---- */
 void vhu_msg_init(struct vhu_msg *m, uint32_t req, uint32_t flags);
@@ -205,14 +217,20 @@ size_t vhu_encode(const struct vhu_msg *m, uint8_t *buf, size_t cap);
 /* Header only: NULL when acceptable, else a rule id. */
 const char *vhu_check_hdr(const struct vhu_hdr *h);
 /* Parses len bytes (header + payload) into out (fds untouched).  Returns NULL
- * or a rule id ("hdr.short", "hdr.size.max", "payload.short", ...). */
+ * or a rule id: "hdr.short", "hdr.size.max", "payload.short", "payload.long".
+ * Version and flags are left to vhu_validate, so odd headers can be printed. */
 const char *vhu_decode(const uint8_t *buf, size_t len, struct vhu_msg *out);
 /* Syntax of a complete message as received on channel ch: header flags and
  * version, known request, payload size for its kind, fd count, per-kind
  * field rules (nregions, config size, vring fd flag).  is_reply selects
  * the reply rules.  NULL or a rule id. */
 const char *vhu_validate(enum vhu_channel ch, const struct vhu_msg *m, bool is_reply);
-/* One sentence describing a rule id, for diagnostics. */
+/* One sentence describing a rule id, for diagnostics ("unknown rule" for an
+ * id we never return).  Ids: hdr.short hdr.version hdr.flags.reserved
+ * hdr.size.max payload.short payload.long request.unknown payload.size
+ * fds.count mem.nregions mem.fds vring.nofd vring.flags.reserved config.size
+ * reply.flag reply.need_reply reply.size reply.fds, and from vhu_recv
+ * io.fds.max io.ctrunc io.truncated. */
 const char *vhu_rule_text(const char *rule);
 
 /* ---- printing ---- */
@@ -222,6 +240,9 @@ const char *vhu_rule_text(const char *rule);
  * state={...}.  Returns the length that would have been written. */
 int vhu_format(char *buf, size_t cap, enum vhu_channel ch, const struct vhu_msg *m,
                bool is_reply);
+/* The same, naming feature bits for device type dev (vhu_format uses net). */
+int vhu_format_dev(char *buf, size_t cap, enum vhu_channel ch, enum vhu_dev dev,
+                   const struct vhu_msg *m, bool is_reply);
 
 /* ---- socket I/O ---- */
 /* Status codes of the I/O calls (negative) */
