@@ -36,11 +36,17 @@ enum mfe_layout {
 struct mfe_region {
     uint64_t gpa, size, mmap_offset;
     uint8_t *hva;              /* our mapping of gpa */
+    int fd;                    /* memfd backing the region (SET_MEM_TABLE's fd);
+                                  equal to mfe_mem.fd when shared */
 };
 
+/* MFE_LAYOUT_QEMU: one memfd mapped once, both regions point into it and
+ * SET_MEM_TABLE carries that fd twice, as QEMU does.
+ * MFE_LAYOUT_EVEN: one memfd per region, each mapped on its own (fd = -1,
+ * base = NULL): this exercises the back end's handling of many fds. */
 struct mfe_mem {
-    int fd;                    /* the memfd (-1 when none) */
-    uint8_t *base;             /* mapping of the whole memfd */
+    int fd;                    /* the shared memfd (-1 when none / per region) */
+    uint8_t *base;             /* mapping of the whole shared memfd, or NULL */
     uint64_t size;             /* memfd size */
     struct mfe_region regions[VHU_MAX_REGIONS];
     unsigned nregions;
@@ -69,6 +75,7 @@ struct mfe {
     bool protocol_acked;        /* SET_PROTOCOL_FEATURES sent */
     unsigned queue_num;         /* GET_QUEUE_NUM reply (queue pairs), 1 without MQ */
     unsigned queue_pairs;       /* how many we drive */
+    unsigned started_pairs;     /* pairs mfe_qemu_start started (0 = stopped) */
 
     int backend_req;            /* our end of SET_BACKEND_REQ_FD's socketpair */
     struct mfe_mem mem;
@@ -81,6 +88,16 @@ struct mfe {
     char err[256];              /* last error */
     const char *err_rule;       /* stable rule id of the last error, or NULL */
 };
+
+/* mfe_request's status for a reply that is present but wrong, and for an
+ * ack (REPLY_ACK) that reports failure (u64 != 0). */
+#define MFE_ERR_REPLY  (-10)
+#define MFE_ERR_NACK   (-11)
+
+/* Note: a back end that closes its end makes our writes fail with EPIPE;
+ * vhu_send uses MSG_NOSIGNAL, but a program that also writes to sockets or
+ * pipes on its own should ignore SIGPIPE itself (the library never changes
+ * signal dispositions). */
 
 /* ---- life cycle ---- */
 void mfe_init(struct mfe *f, int timeout_ms);
@@ -96,7 +113,7 @@ int mfe_connect(struct mfe *f, const char *path);
 /* Create the listening socket (unlinks a stale path first). */
 int mfe_listen(struct mfe *f, const char *path);
 /* Adopt an already listening socket (the runner listens before it starts a
- * back end in client mode). */
+ * back end in client mode).  f owns it from then on: mfe_close closes it. */
 void mfe_adopt_listener(struct mfe *f, int listen_fd, const char *path);
 /* Wait up to timeout_ms for the back end to connect. */
 int mfe_accept(struct mfe *f);
@@ -123,7 +140,9 @@ int mfe_get_u64(struct mfe *f, uint32_t req, uint64_t *out);
 int mfe_set_u64(struct mfe *f, uint32_t req, uint64_t v, bool need_reply);
 int mfe_set_state(struct mfe *f, uint32_t req, uint32_t index, uint32_t num, bool need_reply);
 /* Wait up to ms for any message; returns VHU_IO_TIMEOUT when the line stays
- * silent (what a case wants after a request that owes no reply). */
+ * silent (what a case wants after a request that owes no reply), 0 when a
+ * message arrived (recorded, fds closed, f->err names it), or another
+ * VHU_IO_* code. */
 int mfe_expect_silence(struct mfe *f, int ms);
 /* Was REPLY_ACK negotiated? */
 bool mfe_reply_ack(const struct mfe *f);
@@ -157,20 +176,35 @@ struct mfe_start_opts {
     bool reuse_memory;          /* keep f->mem (restart); else create it */
 };
 
+/* Protocol features QEMU 7.2's vhost-user-net acks when offered: every bit
+ * it knows (0..16) except CONFIG, which a net device does not use. */
+#define MFE_QEMU72_PROTOCOL_FEATURES (((1ull << 17) - 1) & ~(1ull << VHU_PF_CONFIG))
+
 /* The features a Linux 6.1 guest ended up with under QEMU 7.2 (trace b1). */
 #define MFE_QEMU72_NET_GUEST_FEATURES 0x000000017020e783ull
 
 /* vhost_dev_init for each of queue_pairs (a1, a4): GET_FEATURES,
- * GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES (all offered), GET_QUEUE_NUM,
- * SET_BACKEND_REQ_FD (NEED_REPLY), SET_OWNER, GET_FEATURES, SET_VRING_CALL
- * and SET_VRING_ERR per ring, then SET_VRING_ENABLE(1) per ring. */
+ * GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES (offered &
+ * MFE_QEMU72_PROTOCOL_FEATURES), GET_QUEUE_NUM (MQ), GET_MAX_MEM_SLOTS
+ * (CONFIGURE_MEM_SLOTS), SET_BACKEND_REQ_FD (BACKEND_REQ; NEED_REPLY with
+ * REPLY_ACK), SET_OWNER, GET_FEATURES, SET_VRING_CALL and SET_VRING_ERR per
+ * ring (fresh eventfds); then SET_VRING_ENABLE per ring: 1 for pair 0, 0 for
+ * the others.  GET_QUEUE_NUM, SET_BACKEND_REQ_FD and SET_OWNER go with pair
+ * 0 only, the protocol steps only when PROTOCOL_FEATURES is offered, the
+ * enables likewise (as QEMU skips them). */
 int mfe_qemu_init(struct mfe *f, unsigned queue_pairs);
-/* vhost_dev_start (b1): SET_VRING_ENABLE rounds, SET_FEATURES,
- * GET_STATUS/SET_STATUS(FEATURES_OK), SET_MEM_TABLE (NEED_REPLY), per ring
- * NUM, BASE, ADDR, KICK, CALL, GET_STATUS, SET_STATUS(0xf). */
+/* vhost_net_start (b1, b2): three SET_VRING_ENABLE rounds (the guest driver
+ * probing), then per pair: [pair 0: SET_VRING_ENABLE(1) of its rings],
+ * SET_FEATURES, GET_STATUS/SET_STATUS(|FEATURES_OK), [pair 0: SET_MEM_TABLE,
+ * NEED_REPLY with REPLY_ACK; ADD_MEM_REG per region with
+ * CONFIGURE_MEM_SLOTS], per ring NUM, BASE, ADDR, KICK, CALL, [last pair:
+ * GET_STATUS/SET_STATUS(0xf)]; with several pairs the guest then enables all
+ * rings.  SET_STATUS is sent only when bits are missing; status steps only
+ * with STATUS.  Memory and rings are laid out before the first message. */
 int mfe_qemu_start(struct mfe *f, const struct mfe_start_opts *o);
-/* vhost_dev_stop (b1): SET_STATUS(0), GET_VRING_BASE per ring (bases out,
- * may be NULL), SET_VRING_ENABLE(1) per ring. */
+/* vhost_net_stop (b1, b2): per pair [last pair: SET_STATUS(0)],
+ * GET_VRING_BASE per ring (bases out, indexed by ring, may be NULL); then
+ * SET_VRING_ENABLE: 1 for pair 0, 0 for the others. */
 int mfe_qemu_stop(struct mfe *f, uint16_t *bases);
 
 /* ---- transcript ---- */
