@@ -1,1 +1,284 @@
-/* placeholder: being written */
+/* The back end's life cycle: find the default, expand the command template,
+ * start it in its own process group with its output in a log file, notice
+ * a crash, stop it (TERM, grace, KILL) and keep the last lines of its log.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define REFNET "vhost-refnet"
+#define TAIL_BYTES 16384
+
+/* Is path safe to paste into a shell command unquoted? */
+static bool shell_plain(const char *s)
+{
+    return s[strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                       "0123456789/._-+,:@%=")] == '\0';
+}
+
+/* s single-quoted for sh when it needs it; malloc'd */
+static char *shell_quote(const char *s)
+{
+    if (shell_plain(s))
+        return strdup(s);
+    size_t n = 3;
+    for (const char *p = s; *p; p++)
+        n += *p == '\'' ? 4 : 1;
+    char *q = malloc(n), *o = q;
+    if (!q)
+        return NULL;
+    *o++ = '\'';
+    for (; *s; s++) {
+        if (*s == '\'') {
+            memcpy(o, "'\\''", 4);
+            o += 4;
+        } else {
+            *o++ = *s;
+        }
+    }
+    strcpy(o, "'");
+    return q;
+}
+
+static char *find_refnet(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char cand[PATH_MAX + 64];
+        snprintf(cand, sizeof cand, "%s/../reference-backend/" REFNET, dirname(exe));
+        if (access(cand, X_OK) == 0)
+            return realpath(cand, NULL);
+    }
+    const char *path = getenv("PATH");
+    char *dirs = strdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
+    char *found = NULL;
+    for (char *save = dirs, *d; !found && dirs && (d = strsep(&save, ":"));) {
+        char cand[PATH_MAX + 64];
+        snprintf(cand, sizeof cand, "%s/" REFNET, *d ? d : ".");
+        if (access(cand, X_OK) == 0)
+            found = strdup(cand);
+    }
+    free(dirs);
+    return found;
+}
+
+char *vhc_backend_default(enum vhc_mode mode)
+{
+    char *bin = find_refnet();
+    if (!bin)
+        return NULL;
+    char *q = shell_quote(bin);
+    free(bin);
+    if (!q)
+        return NULL;
+    char *cmd = NULL;
+    if (asprintf(&cmd, "%s --socket {socket}%s", q,
+                 mode == VHC_MODE_CLIENT ? " --client" : "") < 0)
+        cmd = NULL;
+    free(q);
+    return cmd;
+}
+
+/* Append n bytes to a growing string. */
+static bool append(char **buf, size_t *len, const char *s, size_t n)
+{
+    char *b = realloc(*buf, *len + n + 1);
+    if (!b)
+        return false;
+    memcpy(b + *len, s, n);
+    *len += n;
+    b[*len] = '\0';
+    *buf = b;
+    return true;
+}
+
+char *vhc_backend_expand(const char *tmpl, const char *socket_path, enum vhc_mode mode)
+{
+    char *sock = shell_quote(socket_path);
+    const struct { const char *key; const char *value; } vars[] = {
+        { "{socket}", sock }, { "{mode}", vhc_mode_name(mode) },
+    };
+    char *out = NULL;
+    size_t len = 0;
+    bool ok = sock && append(&out, &len, "", 0);
+    for (const char *p = tmpl; ok && *p;) {
+        size_t i = 0;
+        while (i < 2 && strncmp(p, vars[i].key, strlen(vars[i].key)) != 0)
+            i++;
+        if (i < 2) {
+            ok = append(&out, &len, vars[i].value, strlen(vars[i].value));
+            p += strlen(vars[i].key);
+        } else {
+            ok = append(&out, &len, p++, 1);
+        }
+    }
+    free(sock);
+    if (!ok) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* In the forked child: own group, output to the log, default signals. */
+static void exec_backend(const char *cmd, int log_fd)
+{
+    setpgid(0, 0);
+    signal(SIGPIPE, SIG_DFL);   /* ignored in the runner; exec would keep that */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd >= 0)
+        dup2(null_fd, STDIN_FILENO);
+    dup2(log_fd, STDOUT_FILENO);
+    dup2(log_fd, STDERR_FILENO);
+    char *script = NULL;
+    if (asprintf(&script, "exec %s", cmd) >= 0)
+        execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+    dprintf(STDERR_FILENO, "vhost-conform: cannot run /bin/sh: %s\n", strerror(errno));
+    _exit(127);
+}
+
+int vhc_backend_start(struct vhc_backend *b, const char *cmd, const char *log_path)
+{
+    memset(b, 0, sizeof *b);
+    snprintf(b->log_path, sizeof b->log_path, "%s", log_path);
+    int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (log_fd < 0)
+        return -1;
+    fflush(NULL);   /* the child must not flush our buffers a second time */
+    pid_t pid = fork();
+    if (pid == 0)
+        exec_backend(cmd, log_fd);
+    close(log_fd);
+    if (pid < 0)
+        return -1;
+    setpgid(pid, pid);   /* both sides set it: no window where a kill misses */
+    b->pid = pid;
+    return 0;
+}
+
+/* Signals that mean the back end broke, rather than was stopped. */
+static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGABRT, SIGILL, SIGFPE, SIGSYS, SIGTRAP };
+
+static bool is_crash_signal(int sig)
+{
+    for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++)
+        if (crash_signals[i] == sig)
+            return true;
+    return false;
+}
+
+/* Sanitizers catch the signal (or the bad access) and exit non-zero. */
+static bool log_says_sanitizer(const struct vhc_backend *b)
+{
+    char *tail = vhc_backend_tail(b);
+    bool found = tail && (strstr(tail, "ERROR: AddressSanitizer") ||
+                          strstr(tail, "runtime error:"));
+    free(tail);
+    return found;
+}
+
+/* Has the leader exited?  Peeks without reaping: while it is an unreaped
+ * zombie its pid, and so the group id, cannot be reused. */
+static bool peek_exit(struct vhc_backend *b)
+{
+    siginfo_t si = { 0 };
+    if (b->exited)
+        return true;
+    if (waitid(P_PID, (id_t)b->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+        si.si_pid != b->pid)
+        return false;
+    b->exited = true;
+    b->code = si.si_code;
+    b->status = si.si_status;
+    return true;
+}
+
+bool vhc_backend_crashed(struct vhc_backend *b, char *why, size_t len)
+{
+    if (!b->exited && (b->pid <= 0 || !peek_exit(b)))
+        return false;
+    bool signaled = b->code == CLD_KILLED || b->code == CLD_DUMPED;
+    if (signaled && is_crash_signal(b->status)) {
+        snprintf(why, len, "back end killed by SIG%s", sigabbrev_np(b->status));
+        return true;
+    }
+    if (b->code == CLD_EXITED && b->status != 0 && log_says_sanitizer(b)) {
+        snprintf(why, len, "back end stopped by a sanitizer (exit status %d)", b->status);
+        return true;
+    }
+    return false;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+void vhc_backend_stop(struct vhc_backend *b, int grace_ms)
+{
+    if (b->pid <= 0)
+        return;
+    if (!peek_exit(b))
+        kill(-b->pid, SIGTERM);
+    for (int waited = 0; !peek_exit(b) && waited < grace_ms; waited += 10)
+        sleep_ms(10);
+    kill(-b->pid, SIGKILL);   /* the leader if it is still there, and whatever it forked */
+    int st = 0;
+    while (waitpid(b->pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (!b->exited) {   /* it needed the KILL: say so in the same terms */
+        b->exited = true;
+        b->code = WIFSIGNALED(st) ? CLD_KILLED : CLD_EXITED;
+        b->status = WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st);
+    }
+    b->pid = 0;
+}
+
+char *vhc_backend_tail(const struct vhc_backend *b)
+{
+    return vhc_log_tail(b->log_path);
+}
+
+char *vhc_log_tail(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    off_t size = lseek(fd, 0, SEEK_END);
+    off_t from = size > TAIL_BYTES ? size - TAIL_BYTES : 0;
+    char *buf = malloc(TAIL_BYTES + 1);
+    ssize_t n = buf ? pread(fd, buf, TAIL_BYTES, from) : -1;
+    close(fd);
+    if (n <= 0) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    for (ssize_t k = 0; k < n; k++)
+        if (buf[k] == '\0')
+            buf[k] = '?';       /* a NUL would cut the text short */
+    /* keep the last VHC_TAIL_LINES lines, counting a missing final newline */
+    unsigned lines = 0;
+    ssize_t i = n - 1;
+    if (buf[i] == '\n')
+        i--;
+    for (; i >= 0; i--)
+        if (buf[i] == '\n' && ++lines == VHC_TAIL_LINES)
+            break;
+    memmove(buf, buf + i + 1, (size_t)(n - i - 1) + 1);
+    return buf;
+}

@@ -1,1 +1,244 @@
-int main(void) { return 0; } /* placeholder */
+/* vhost-conform: list, explain and run the conformance cases. */
+#include <fnmatch.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#define EXIT_USAGE 2
+
+static const char usage_main[] =
+    "usage: vhost-conform COMMAND [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  list [GLOB]     case ids with their summaries\n"
+    "  explain CASE    the spec rule, steps and features a case needs\n"
+    "  run [OPTIONS]   run cases against a back end; TAP 14 on stdout\n"
+    "\n"
+    "'vhost-conform COMMAND --help' describes a command's options.\n"
+    "Exit status: 0 nothing failed unexpectedly, 1 a case failed, 2 usage error.\n";
+
+static const char usage_run[] =
+    "usage: vhost-conform run [OPTIONS]\n"
+    "\n"
+    "  --backend 'CMD {socket}'  back end to start for each case; {socket} and\n"
+    "                            {mode} are replaced (default: the bundled vhost-refnet)\n"
+    "  --socket PATH             use a back end that is already running\n"
+    "  --mode server|client      the back end's side of the socket (default server)\n"
+    "  --filter GLOB             only cases whose id matches (repeatable: any)\n"
+    "  --expect FILE             known failures: 'CASE[@mode] VERDICT reason' lines\n"
+    "  --tap FILE                also write the TAP to FILE\n"
+    "  --timeout-scale X         multiply every case's deadline by X (default 1)\n"
+    "  --list-only               print the selected cases and exit\n";
+
+static const char usage_list[] = "usage: vhost-conform list [GLOB]\n";
+static const char usage_explain[] = "usage: vhost-conform explain CASE\n";
+
+static int usage(const char *text, int rc)
+{
+    fputs(text, rc == 0 ? stdout : stderr);
+    return rc;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
+
+/* ---- list ---- */
+
+static int cmd_list(int argc, char **argv)
+{
+    if (wants_help(argc, argv))
+        return usage(usage_list, 0);
+    if (argc > 2)
+        return usage(usage_list, EXIT_USAGE);
+    const char *glob = argc == 2 ? argv[1] : "*";
+    size_t n;
+    const struct vhc_case *const *all = vhc_cases(&n);
+    int width = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fnmatch(glob, all[i]->id, 0) == 0 && (int)strlen(all[i]->id) > width)
+            width = (int)strlen(all[i]->id);
+    for (size_t i = 0; i < n; i++)
+        if (fnmatch(glob, all[i]->id, 0) == 0)
+            printf("%-*s  %s\n", width, all[i]->id, all[i]->summary);
+    return 0;
+}
+
+/* ---- explain ---- */
+
+typedef const char *(*bit_namer)(unsigned bit);
+
+static void print_bits(const char *label, uint64_t bits, bit_namer name)
+{
+    printf("%-18s", label);
+    if (!bits)
+        fputs(" none", stdout);
+    for (unsigned b = 0; b < 64; b++) {
+        if (!(bits & (1ull << b)))
+            continue;
+        const char *n = name(b);
+        if (n)
+            printf(" %s", n);
+        else
+            printf(" bit%u", b);
+    }
+    putchar('\n');
+}
+
+static void print_flags(unsigned flags)
+{
+    static const char *const names[] = {
+        "NOCONNECT", "NOINIT", "SERVER_ONLY", "CLIENT_ONLY", "MQ",
+    };
+    printf("%-18s", "flags:");
+    if (!flags)
+        fputs(" none", stdout);
+    for (unsigned b = 0; b < 32; b++)
+        if (flags & (1u << b))
+            printf(" %s", b < sizeof names / sizeof names[0] ? names[b] : "?");
+    putchar('\n');
+}
+
+/* Multi-line text, each line indented under its label. */
+static void print_text(const char *label, const char *text)
+{
+    printf("%s\n", label);
+    for (const char *p = text ? text : "(none)"; *p;) {
+        size_t n = strcspn(p, "\n");
+        printf("  %.*s\n", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+}
+
+static int cmd_explain(int argc, char **argv)
+{
+    if (wants_help(argc, argv))
+        return usage(usage_explain, 0);
+    if (argc != 2)
+        return usage(usage_explain, EXIT_USAGE);
+    const struct vhc_case *c = vhc_case_find(argv[1]);
+    if (!c) {
+        fprintf(stderr, "vhost-conform: no case '%s' (see 'vhost-conform list')\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    printf("%-18s %s\n%-18s %s\n", "id:", c->id, "summary:", c->summary);
+    print_text("rule:", c->rule);
+    print_text("steps:", c->steps);
+    print_bits("features:", c->features, vhu_net_feature_name);
+    print_bits("protocol features:", c->protocol_features, vhu_pf_name);
+    print_flags(c->flags);
+    printf("%-18s %u s\n", "timeout:", c->timeout_s ? c->timeout_s : 10u);
+    return 0;
+}
+
+/* ---- run ---- */
+
+static int parse_mode(const char *s, enum vhc_mode *m)
+{
+    if (strcmp(s, "server") == 0)
+        *m = VHC_MODE_SERVER;
+    else if (strcmp(s, "client") == 0)
+        *m = VHC_MODE_CLIENT;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_scale(const char *s, double *x)
+{
+    char *end;
+    *x = strtod(s, &end);
+    return *end || end == s || !(*x > 0) || *x > 1000 ? -1 : 0;
+}
+
+enum { OPT_BACKEND = 256, OPT_SOCKET, OPT_MODE, OPT_FILTER, OPT_EXPECT, OPT_TAP,
+       OPT_SCALE, OPT_LIST_ONLY, OPT_HELP };
+
+static const struct option run_options[] = {
+    { "backend", required_argument, NULL, OPT_BACKEND },
+    { "socket", required_argument, NULL, OPT_SOCKET },
+    { "mode", required_argument, NULL, OPT_MODE },
+    { "filter", required_argument, NULL, OPT_FILTER },
+    { "expect", required_argument, NULL, OPT_EXPECT },
+    { "tap", required_argument, NULL, OPT_TAP },
+    { "timeout-scale", required_argument, NULL, OPT_SCALE },
+    { "list-only", no_argument, NULL, OPT_LIST_ONLY },
+    { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
+};
+
+/* One option into o; 1 = help, -1 = bad value. */
+static int take_option(int opt, const char *arg, struct vhc_run_opts *o)
+{
+    switch (opt) {
+    case OPT_BACKEND: o->backend = arg; return 0;
+    case OPT_SOCKET: o->socket = arg; return 0;
+    case OPT_MODE: return parse_mode(arg, &o->mode);
+    case OPT_FILTER:
+        if (o->nfilter == VHC_MAX_FILTERS)
+            return -1;
+        o->filter[o->nfilter++] = arg;
+        return 0;
+    case OPT_EXPECT: o->expect_file = arg; return 0;
+    case OPT_TAP: o->tap_file = arg; return 0;
+    case OPT_SCALE: return parse_scale(arg, &o->timeout_scale);
+    case OPT_LIST_ONLY: o->list_only = true; return 0;
+    case OPT_HELP: return 1;
+    default: return -1;
+    }
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    struct vhc_run_opts o = { .mode = VHC_MODE_SERVER, .timeout_scale = 1.0 };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", run_options, NULL)) != -1) {
+        int rc = take_option(opt, optarg, &o);
+        if (rc == 1)
+            return usage(usage_run, 0);
+        if (rc < 0) {
+            if (opt != '?')
+                fprintf(stderr, "vhost-conform: bad value '%s' for --%s\n", optarg,
+                        run_options[opt - OPT_BACKEND].name);
+            return usage(usage_run, EXIT_USAGE);
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "vhost-conform: unexpected argument '%s'\n", argv[optind]);
+        return usage(usage_run, EXIT_USAGE);
+    }
+    if (o.backend && o.socket) {
+        fprintf(stderr, "vhost-conform: --backend and --socket exclude each other\n");
+        return EXIT_USAGE;
+    }
+    return vhc_run(&o);
+}
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} commands[] = {
+    { "list", cmd_list }, { "explain", cmd_explain }, { "run", cmd_run },
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage(usage_main, EXIT_USAGE);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0)
+        return usage(usage_main, 0);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "vhost-conform: unknown command '%s'\n", argv[1]);
+    return usage(usage_main, EXIT_USAGE);
+}

@@ -137,7 +137,8 @@ static int unix_addr(struct sockaddr_un *sa, const char *path)
 
 static void set_path(struct mfe *f, const char *path)
 {
-    snprintf(f->path, sizeof f->path, "%s", path);
+    if (path != f->path)   /* mfe_open passes f->path itself: no overlapping copy */
+        snprintf(f->path, sizeof f->path, "%s", path);
 }
 
 /* One attempt: 0 connected, 1 worth retrying (nobody listens yet), <0 fatal. */

@@ -1,0 +1,133 @@
+/* The harness's own interfaces: result records, expectations, the TAP
+ * writer, the back-end life cycle and the runner.  Cases never see these;
+ * their contract is vhc.h.
+ */
+#ifndef VHC_HARNESS_H
+#define VHC_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "vhc.h"
+
+/* ---- one case's outcome (record.c) ---- */
+struct vhc_result {
+    enum vhc_verdict verdict;
+    char rule[128];            /* fail: stable rule id */
+    char at[256];              /* fail: FILE:LINE */
+    char reason[1024];         /* fail, skip, timeout, crash: one line */
+    char *transcript;          /* last messages, one per line; NULL = none */
+    char *backend_tail;        /* last lines of the back end's output; NULL = none */
+    char *case_tail;           /* last lines the case child wrote to stderr (a
+                                  sanitizer's report when it crashed); NULL = none */
+    unsigned long duration_ms;
+};
+
+/* Parse the record a case child wrote (format in vhc.h).  Returns 0, or -1
+ * with r->reason saying what is wrong.  r must be zeroed first. */
+int vhc_record_parse(const char *buf, size_t len, struct vhc_result *r);
+void vhc_result_free(struct vhc_result *r);
+/* fail, timeout and crash are failures; pass, skip and notrun are not */
+bool vhc_verdict_failed(enum vhc_verdict v);
+/* "pass" ... -> verdict; -1 for an unknown word */
+int vhc_verdict_parse(const char *word);
+const char *vhc_mode_name(enum vhc_mode m);
+
+/* ---- expectations: known failures of a back end (expect.c) ---- */
+struct vhc_expect {
+    char id[128];
+    int mode;                  /* enum vhc_mode, or -1 for both */
+    enum vhc_verdict verdict;  /* fail, timeout or crash */
+    char reason[256];
+    unsigned line;             /* where it was written */
+};
+
+struct vhc_expectations {
+    struct vhc_expect *v;
+    size_t n;
+};
+
+/* Parse lines "CASE-ID[@server|@client] VERDICT reason..." with '#' comments
+ * and blank lines.  Returns 0, or -1 with a message in err ("FILE:LINE: ..."). */
+int vhc_expect_parse(FILE *in, const char *name, struct vhc_expectations *out,
+                     char *err, size_t errlen);
+/* the entry for id in mode (a mode-specific line wins), or NULL */
+const struct vhc_expect *vhc_expect_find(const struct vhc_expectations *e,
+                                         const char *id, enum vhc_mode mode);
+void vhc_expect_free(struct vhc_expectations *e);
+
+/* ---- TAP 14 (tap.c) ---- */
+struct vhc_tap_item {
+    unsigned n;                      /* test number, from 1 */
+    const char *id;                  /* the case id (description) */
+    enum vhc_mode mode;
+    const struct vhc_result *r;
+    const char *spec;                /* the case's rule text, or NULL */
+    const struct vhc_expect *expect; /* the expectation that lists it, or NULL */
+};
+
+/* Every case lands in exactly one bucket, so the buckets add up to the plan:
+ * todo holds the listed failures whatever their verdict, while fail, timeout
+ * and crash hold only the unexpected ones. */
+struct vhc_tally {
+    unsigned pass, fail, skip, todo, timeout, crash;
+};
+
+void vhc_tap_begin(FILE *f, unsigned plan);
+void vhc_tap_item(FILE *f, const struct vhc_tap_item *it);
+/* Count it; returns true when it is an unexpected failure. */
+bool vhc_tally_add(struct vhc_tally *t, const struct vhc_tap_item *it);
+void vhc_tap_end(FILE *f, const struct vhc_tally *t);
+/* YAML helpers, exposed for the unit tests: key: value at indent, value as
+ * a double-quoted string, or as a literal block scalar when it is several
+ * printable lines that survive the round trip. */
+void vhc_yaml_string(FILE *f, const char *indent, const char *key, const char *value);
+
+/* ---- the back end (backend.c) ---- */
+#define VHC_TAIL_LINES 20u
+
+struct vhc_backend {
+    pid_t pid;                 /* also the process group; 0 when not running */
+    bool exited;               /* the leader has exited (not yet reaped) */
+    int code, status;          /* siginfo si_code (CLD_*) and si_status */
+    char log_path[4200];
+};
+
+/* The command to run when the user gave none: the bundled vhost-refnet.
+ * Returns a malloc'd template, or NULL when it cannot be found. */
+char *vhc_backend_default(enum vhc_mode mode);
+/* Replace {socket} (shell-quoted when needed) and {mode}; malloc'd. */
+char *vhc_backend_expand(const char *tmpl, const char *socket_path, enum vhc_mode mode);
+/* Start `/bin/sh -c "exec CMD"` in a new process group, output to log_path. */
+int vhc_backend_start(struct vhc_backend *b, const char *cmd, const char *log_path);
+/* Has it died by a crash signal (or a sanitizer abort)?  Fills why.  Also
+ * valid after vhc_backend_stop (a crash while shutting down counts). */
+bool vhc_backend_crashed(struct vhc_backend *b, char *why, size_t len);
+/* SIGTERM to the group, up to grace_ms, then SIGKILL; reap. */
+void vhc_backend_stop(struct vhc_backend *b, int grace_ms);
+/* The last VHC_TAIL_LINES lines of the log, malloc'd, or NULL. */
+char *vhc_backend_tail(const struct vhc_backend *b);
+char *vhc_log_tail(const char *path);
+
+/* ---- the runner (runner.c) ---- */
+#define VHC_MAX_FILTERS 16u
+
+struct vhc_run_opts {
+    const char *backend;       /* command template, NULL = default / none */
+    const char *socket;        /* --socket: a back end already running */
+    enum vhc_mode mode;
+    const char *filter[VHC_MAX_FILTERS];  /* globs, any may match; none = all */
+    unsigned nfilter;
+    const char *expect_file;
+    const char *tap_file;
+    double timeout_scale;
+    bool list_only;
+};
+
+/* Exit status: 0 no unexpected failure, 1 some, 2 usage / setup error;
+ * 130 / 143 when interrupted. */
+int vhc_run(const struct vhc_run_opts *o);
+
+#endif
