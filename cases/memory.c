@@ -1,1 +1,292 @@
-/* placeholder: being written */
+/* memory/: SET_MEM_TABLE and the memory-slot requests. */
+#include <string.h>
+#include <unistd.h>
+
+#include "cases.h"
+
+#define MiB (1ull << 20)
+
+/* ---- valid tables: start the device on them, stop, bases intact ---- */
+
+static void start_stop_on(struct vhc_ctx *ctx, uint64_t size, enum mfe_layout l, unsigned n)
+{
+    vc_mem_new(ctx, size, l, n);
+    vc_start(ctx, NULL, true);
+    uint16_t got[MFE_MAX_VQ], zero[MFE_MAX_VQ] = { 0 };
+    vc_stop(ctx, got);
+    vc_check_bases(ctx, got, zero, vc_nvq(ctx), "vring.base.roundtrip");
+}
+
+static void one_region(struct vhc_ctx *ctx)
+{
+    start_stop_on(ctx, 64 * MiB, MFE_LAYOUT_EVEN, 1);
+}
+
+static void qemu_two_regions(struct vhc_ctx *ctx)
+{
+    start_stop_on(ctx, MFE_QEMU_MEM_SIZE, MFE_LAYOUT_QEMU, 2);
+}
+
+static void eight_regions(struct vhc_ctx *ctx)
+{
+    start_stop_on(ctx, 256 * MiB, MFE_LAYOUT_EVEN, VHU_MAX_REGIONS);
+}
+
+static void replace_table(struct vhc_ctx *ctx)
+{
+    uint16_t got[MFE_MAX_VQ], zero[MFE_MAX_VQ] = { 0 };
+    vc_start(ctx, NULL, false);
+    vc_stop(ctx, got);
+    /* a second table on fresh memory, as after a guest memory change */
+    vc_mem_new(ctx, 128 * MiB, MFE_LAYOUT_EVEN, 3);
+    vc_start(ctx, NULL, true);
+    vc_stop(ctx, got);
+    vc_check_bases(ctx, got, zero, vc_nvq(ctx), "mem.replace");
+}
+
+/* ---- invalid tables ---- */
+
+/* a table message over a private n-region memory (kept in *mem) */
+static void table_msg(struct vhc_ctx *ctx, struct mfe_mem *mem, unsigned n, struct vhu_msg *m)
+{
+    struct vhu_region regions[VHU_MAX_REGIONS];
+    int fds[VHU_MAX_REGIONS];
+    VHC_OK(ctx, mfe_mem_create(mem, n * 2 * MiB, MFE_LAYOUT_EVEN, n));
+    unsigned got = mfe_mem_table(mem, regions, fds);
+    VHC_ASSERT(ctx, got == n, "frontend.mem", "expected %u regions, made %u", n, got);
+    vhu_msg_mem(m, regions, fds, n);
+    vc_set_features(ctx);   /* QEMU sends the table after SET_FEATURES */
+}
+
+static void reject_table(struct vhc_ctx *ctx, struct mfe_mem *mem, struct vhu_msg *m,
+                         const char *rule)
+{
+    vhc_expect_rejected(ctx, m, rule);
+    mfe_mem_destroy(mem);
+}
+
+static void fewer_fds_than_regions(struct vhc_ctx *ctx)
+{
+    static struct mfe_mem mem;
+    struct vhu_msg m;
+    table_msg(ctx, &mem, 2, &m);
+    m.nfds = 1;
+    reject_table(ctx, &mem, &m, "mem.fds");
+}
+
+static void more_fds_than_regions(struct vhc_ctx *ctx)
+{
+    static struct mfe_mem mem;
+    struct vhu_msg m;
+    table_msg(ctx, &mem, 1, &m);
+    int extra = dup(m.fds[0]);
+    VHC_ASSERT(ctx, extra >= 0, "frontend.dup", "dup failed");
+    vhu_msg_add_fd(&m, extra);
+    vhc_expect_rejected(ctx, &m, "mem.fds");
+    close(extra);
+    mfe_mem_destroy(&mem);
+}
+
+static void nregions_over_max(struct vhc_ctx *ctx)
+{
+    static struct mfe_mem mem;
+    struct vhu_msg m;
+    table_msg(ctx, &mem, VHU_MAX_REGIONS, &m);
+    /* a ninth region after the eighth, in the bytes past struct vhu_mem */
+    struct vhu_region extra = m.u.mem.regions[VHU_MAX_REGIONS - 1];
+    extra.gpa += extra.size + 64 * 1024;
+    size_t off = 2 * sizeof(uint32_t) + VHU_MAX_REGIONS * sizeof extra;
+    memcpy(m.u.bytes + off, &extra, sizeof extra);
+    m.u.mem.nregions = VHU_MAX_REGIONS + 1;
+    m.hdr.size = (uint32_t)(off + sizeof extra);
+    reject_table(ctx, &mem, &m, "mem.nregions");
+}
+
+static void zero_regions(struct vhc_ctx *ctx)
+{
+    struct vhu_msg m;
+    vc_set_features(ctx);
+    struct vhu_region none[1] = { { 0 } };
+    int nofd[1] = { -1 };
+    vhu_msg_mem(&m, none, nofd, 0);
+    enum vhc_reject r = vhc_send_invalid(ctx, &m);
+    mfe_note(&ctx->fe, "empty table: %s", r == VHC_REJ_ACCEPTED ? "ack 0" : "not accepted");
+    vhc_expect_alive(ctx, "mem.nregions");
+}
+
+static void offset_beyond_fd(struct vhc_ctx *ctx)
+{
+    static struct mfe_mem mem;
+    struct vhu_msg m;
+    table_msg(ctx, &mem, 1, &m);
+    /* the region's own memfd is exactly its size: any offset overruns it */
+    m.u.mem.regions[0].mmap_offset = m.u.mem.regions[0].size;
+    reject_table(ctx, &mem, &m, "mem.offset");
+}
+
+static void size_overflow(struct vhc_ctx *ctx)
+{
+    static struct mfe_mem mem;
+    struct vhu_msg m;
+    table_msg(ctx, &mem, 1, &m);
+    m.u.mem.regions[0].gpa = UINT64_MAX - 0xfff;   /* gpa + size wraps past 2^64 */
+    reject_table(ctx, &mem, &m, "mem.overflow");
+}
+
+static void payload_size_mismatch(struct vhc_ctx *ctx)
+{
+    static struct mfe_mem mem;
+    struct vhu_msg m;
+    table_msg(ctx, &mem, 2, &m);
+    m.hdr.size = 2 * sizeof(uint32_t) + sizeof(struct vhu_region);   /* one region */
+    m.nfds = 1;
+    reject_table(ctx, &mem, &m, "payload.size");
+}
+
+/* ---- memory slots ---- */
+
+static void max_mem_slots(struct vhc_ctx *ctx)
+{
+    uint64_t n = vc_get_u64(ctx, VHU_REQ_GET_MAX_MEM_SLOTS);
+    VHC_ASSERT(ctx, n >= 1, "mem_slots.max",
+               "expected GET_MAX_MEM_SLOTS >= 1 (QEMU needs a slot per region); got %llu",
+               (unsigned long long)n);
+}
+
+static void add_mem_reg_two(struct vhc_ctx *ctx)
+{
+    struct vhu_region regions[VHU_MAX_REGIONS];
+    int fds[VHU_MAX_REGIONS];
+    vc_set_features(ctx);
+    vc_mem_qemu(ctx);
+    unsigned n = mfe_mem_table(&ctx->fe.mem, regions, fds);
+    for (unsigned i = 0; i < n; i++) {
+        struct vhu_msg m;
+        vhu_msg_init(&m, VHU_REQ_ADD_MEM_REG, VHU_FLAG_NEED_REPLY);
+        m.u.mem_reg.region = regions[i];
+        m.hdr.size = sizeof m.u.mem_reg;
+        vhu_msg_add_fd(&m, fds[i]);
+        uint64_t ack = vc_ack(ctx, &m);
+        VHC_ASSERT(ctx, ack == 0, "mem_slots.add",
+                   "expected ack 0 to ADD_MEM_REG of region %u (gpa 0x%llx); got %llu", i,
+                   (unsigned long long)regions[i].gpa, (unsigned long long)ack);
+    }
+}
+
+#define MEM_RULE "vhost-user.rst, SET_MEM_TABLE: the ancillary data carries one fd " \
+                 "per region, size and order matching the regions; "
+
+const struct vhc_case vhc_cases_memory[] = {
+    {
+        .id = "memory/one-region",
+        .summary = "a one-region table is accepted and the rings start on it",
+        .rule = MEM_RULE "one region is a valid table",
+        .steps = "QEMU init; start on 64 MiB in 1 region (rings inside); stop; bases 0",
+        .body = one_region,
+    },
+    {
+        .id = "memory/qemu-two-regions",
+        .summary = "QEMU's two regions from one memfd (fd sent twice) are accepted",
+        .rule = "QEMU 7.2 behaviour (trace b1): SET_MEM_TABLE with NEED_REPLY, 2 regions "
+                "[0, 0xa0000) and [0xc0000, 256M) of one memfd, the fd sent twice; ack 0",
+        .steps = "QEMU init; start (QEMU layout); stop; bases 0",
+        .body = qemu_two_regions,
+    },
+    {
+        .id = "memory/eight-regions",
+        .summary = "a table of 8 regions, each its own memfd, is accepted",
+        .rule = MEM_RULE "up to 8 regions fit the message",
+        .steps = "QEMU init; start on 8 regions of 32 MiB; stop; bases 0",
+        .body = eight_regions,
+    },
+    {
+        .id = "memory/replace-table",
+        .summary = "a second SET_MEM_TABLE after stop replaces the first; restart works",
+        .rule = "vhost-user.rst, SET_MEM_TABLE sets the memory map; QEMU 7.2 (trace c1) "
+                "sends a new table on every start, and the rings must run on the new one",
+        .steps = "start; stop; new memory (3 regions); start; stop; bases 0",
+        .timeout_s = 15,
+        .body = replace_table,
+    },
+    {
+        .id = "memory/fewer-fds-than-regions",
+        .summary = "2 regions with 1 fd is refused",
+        .rule = MEM_RULE "a region without its fd cannot be mapped",
+        .steps = "QEMU init; SET_FEATURES; SET_MEM_TABLE nregions 2, 1 fd; refused; "
+                 "new connection served",
+        .body = fewer_fds_than_regions,
+    },
+    {
+        .id = "memory/more-fds-than-regions",
+        .summary = "1 region with 2 fds is refused",
+        .rule = MEM_RULE "the fd count must match",
+        .steps = "QEMU init; SET_FEATURES; SET_MEM_TABLE nregions 1, 2 fds; refused; "
+                 "new connection served",
+        .body = more_fds_than_regions,
+    },
+    {
+        .id = "memory/nregions-over-max",
+        .summary = "nregions 9 (beyond the 8-region payload) is refused",
+        .rule = "vhost-user.rst, Memory regions description: the table holds region0 to "
+                "region7; a count of 9 is outside the message format",
+        .steps = "QEMU init; SET_FEATURES; SET_MEM_TABLE nregions 9, 8 fds, size 296; "
+                 "refused; new connection served",
+        .body = nregions_over_max,
+    },
+    {
+        .id = "memory/zero-regions",
+        .summary = "an empty table does not take the back end down",
+        .rule = "vhost-user.rst, SET_MEM_TABLE: the spec does not say whether 0 regions is "
+                "valid; weakest check: accepted or refused, the back end survives",
+        .steps = "QEMU init; SET_FEATURES; SET_MEM_TABLE nregions 0; new connection served",
+        .body = zero_regions,
+    },
+    {
+        .id = "memory/offset-beyond-fd",
+        .summary = "a region whose mmap_offset + size overruns its memfd is refused",
+        .rule = "vhost-user.rst, Memory regions description: a region starts at mmap "
+                "offset in its fd; a region past the fd's end cannot be mapped as "
+                "described (touching it would fault), so accepting it is wrong",
+        .steps = "QEMU init; SET_FEATURES; SET_MEM_TABLE of 1 region, offset = fd size; "
+                 "refused; new connection served",
+        .body = offset_beyond_fd,
+    },
+    {
+        .id = "memory/size-overflow",
+        .summary = "a region whose gpa + size wraps past 2^64 is refused",
+        .rule = "vhost-user.rst, Memory access: guest addresses map to the region "
+                "containing them; a region that wraps around contains no well-defined "
+                "range, so a translation through it would be wrong",
+        .steps = "QEMU init; SET_FEATURES; SET_MEM_TABLE gpa 2^64-4096, size 2 MiB; "
+                 "refused; new connection served",
+        .body = size_overflow,
+    },
+    {
+        .id = "memory/payload-size-mismatch",
+        .summary = "nregions 2 in a payload sized for 1 region is refused",
+        .rule = "vhost-user.rst, Memory regions description: the payload is the count, "
+                "padding and that many regions; a size that disagrees is malformed",
+        .steps = "QEMU init; SET_FEATURES; SET_MEM_TABLE nregions 2, size 40, 1 fd; "
+                 "refused; new connection served",
+        .body = payload_size_mismatch,
+    },
+    {
+        .id = "memory/max-mem-slots",
+        .summary = "GET_MAX_MEM_SLOTS answers at least 1",
+        .rule = "vhost-user.rst, GET_MAX_MEM_SLOTS: with CONFIGURE_MEM_SLOTS the back end "
+                "returns how many memory slots it supports",
+        .steps = "QEMU init; GET_MAX_MEM_SLOTS; flags 0x5, value >= 1",
+        .protocol_features = PF(CONFIGURE_MEM_SLOTS),
+        .body = max_mem_slots,
+    },
+    {
+        .id = "memory/add-mem-reg-two",
+        .summary = "two ADD_MEM_REG with NEED_REPLY get ack 0 each",
+        .rule = "vhost-user.rst, ADD_MEM_REG: one region and exactly one fd per message; "
+                "QEMU 7.2 (trace e2) adds QEMU's two regions this way with NEED_REPLY",
+        .steps = "QEMU init; SET_FEATURES; ADD_MEM_REG x2 (NEED_REPLY); ack 0 each",
+        .protocol_features = PF(CONFIGURE_MEM_SLOTS) | PF(REPLY_ACK),
+        .body = add_mem_reg_two,
+    },
+};
+const size_t vhc_cases_memory_n = ARRAY_LEN(vhc_cases_memory);
