@@ -76,6 +76,10 @@ struct mfe {
     unsigned queue_num;         /* GET_QUEUE_NUM reply (queue pairs), 1 without MQ */
     unsigned queue_pairs;       /* how many we drive */
     unsigned started_pairs;     /* pairs mfe_qemu_start started (0 = stopped) */
+    /* regions this connection's back end holds through ADD_MEM_REG
+     * (CONFIGURE_MEM_SLOTS): QEMU sends only the difference */
+    struct vhu_region added[VHU_MAX_REGIONS];
+    unsigned nadded;
 
     int backend_req;            /* our end of SET_BACKEND_REQ_FD's socketpair */
     struct mfe_mem mem;

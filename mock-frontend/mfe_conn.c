@@ -99,6 +99,7 @@ void mfe_disconnect(struct mfe *f)
     close_fd(&f->backend_req);
     f->protocol_acked = false;
     f->started_pairs = 0;
+    f->nadded = 0;
 }
 
 void mfe_close(struct mfe *f)

@@ -219,6 +219,26 @@ int mfe_qemu_init(struct mfe *f, unsigned queue_pairs)
 
 /* ---- start (vhost_net_start: vhost_dev_start per queue pair) ---- */
 
+static bool region_in(const struct vhu_region *r, const struct vhu_region *set, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (memcmp(r, &set[i], sizeof *r) == 0)
+            return true;
+    return false;
+}
+
+/* ADD_MEM_REG (with the region's fd) or REM_MEM_REG (fd < 0: none) */
+static int send_mem_reg(struct mfe *f, uint32_t req, const struct vhu_region *r, int fd)
+{
+    struct vhu_msg m;
+    vhu_msg_init(&m, req, VHU_VERSION | ack_flag(f));
+    m.hdr.size = sizeof m.u.mem_reg;
+    m.u.mem_reg = (struct vhu_mem_reg){ .region = *r };
+    if (fd >= 0)
+        vhu_msg_add_fd(&m, fd);
+    return acked_request(f, &m);
+}
+
 static int set_mem_table(struct mfe *f)
 {
     struct vhu_region regions[VHU_MAX_REGIONS];
@@ -230,16 +250,20 @@ static int set_mem_table(struct mfe *f)
         m.hdr.flags |= ack_flag(f); /* QEMU waits for the ack when it can */
         return acked_request(f, &m);
     }
-    /* With CONFIGURE_MEM_SLOTS QEMU adds the regions one by one. */
-    for (unsigned i = 0; i < n; i++) {
-        vhu_msg_init(&m, VHU_REQ_ADD_MEM_REG, VHU_VERSION | ack_flag(f));
-        m.hdr.size = sizeof m.u.mem_reg;
-        m.u.mem_reg = (struct vhu_mem_reg){ .region = regions[i] };
-        vhu_msg_add_fd(&m, fds[i]);
-        int rc = acked_request(f, &m);
-        if (rc < 0)
-            return rc;
-    }
+    /* With CONFIGURE_MEM_SLOTS QEMU sends only the difference from what the
+     * back end already holds: REM_MEM_REG for regions gone, ADD_MEM_REG for
+     * new ones, nothing on a restart with the same memory (trace e2). */
+    int rc = 0;
+    for (unsigned i = 0; i < f->nadded && rc == 0; i++)
+        if (!region_in(&f->added[i], regions, n))
+            rc = send_mem_reg(f, VHU_REQ_REM_MEM_REG, &f->added[i], -1);
+    for (unsigned i = 0; i < n && rc == 0; i++)
+        if (!region_in(&regions[i], f->added, f->nadded))
+            rc = send_mem_reg(f, VHU_REQ_ADD_MEM_REG, &regions[i], fds[i]);
+    if (rc < 0)
+        return rc;
+    memcpy(f->added, regions, n * sizeof regions[0]);
+    f->nadded = n;
     return 0;
 }
 
