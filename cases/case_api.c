@@ -9,7 +9,7 @@
 
 #include "cases.h"
 
-#define WAIT_MS        2000   /* every wait once connected */
+#define WAIT_MS        5000   /* every wait once connected: a loaded back end may be slow */
 #define CONNECT_MS     5000   /* a back end may be starting or reconnecting */
 #define TRANSCRIPT_N   24u
 

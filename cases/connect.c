@@ -167,7 +167,7 @@ const struct vhc_case vhc_cases_connect[] = {
                 "index; GET_VRING_BASE must then return that index (no traffic)",
         .steps = "QEMU init; start; close; reconnect; init; start with bases 7, 8; stop; "
                  "GET_VRING_BASE = 7, 8",
-        .timeout_s = 15,
+        .timeout_s = 45,
         .body = reconnect_after_start,
     },
 };

@@ -205,7 +205,7 @@ const struct vhc_case vhc_cases_memory[] = {
         .rule = "vhost-user.rst, SET_MEM_TABLE sets the memory map; QEMU 7.2 (trace c1) "
                 "sends a new table on every start, and the rings must run on the new one",
         .steps = "start; stop; new memory (3 regions); start; stop; bases 0",
-        .timeout_s = 15,
+        .timeout_s = 45,
         .body = replace_table,
     },
     {

@@ -281,7 +281,7 @@ const struct vhc_case vhc_cases_rings[] = {
                 "GET_VRING_BASE values back through SET_VRING_BASE; without traffic the "
                 "second stop returns them again",
         .steps = "start 17; stop; start with the bases got; stop; bases 17",
-        .timeout_s = 15,
+        .timeout_s = 45,
         .body = base_roundtrip_restart,
     },
     {

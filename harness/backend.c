@@ -253,6 +253,9 @@ char *vhc_backend_tail(const struct vhc_backend *b)
     return vhc_log_tail(b->log_path);
 }
 
+/* The last VHC_TAIL_LINES non-blank lines of a log, made safe for a YAML
+ * block scalar as TAP consumers read it: no blank lines, no trailing blanks,
+ * printable ASCII only, the first line not indented. */
 char *vhc_log_tail(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -260,25 +263,50 @@ char *vhc_log_tail(const char *path)
         return NULL;
     off_t size = lseek(fd, 0, SEEK_END);
     off_t from = size > TAIL_BYTES ? size - TAIL_BYTES : 0;
-    char *buf = malloc(TAIL_BYTES + 1);
+    char *buf = malloc(TAIL_BYTES + 2);
     ssize_t n = buf ? pread(fd, buf, TAIL_BYTES, from) : -1;
     close(fd);
     if (n <= 0) {
         free(buf);
         return NULL;
     }
-    buf[n] = '\0';
-    for (ssize_t k = 0; k < n; k++)
-        if (buf[k] == '\0')
-            buf[k] = '?';       /* a NUL would cut the text short */
-    /* keep the last VHC_TAIL_LINES lines, counting a missing final newline */
-    unsigned lines = 0;
-    ssize_t i = n - 1;
-    if (buf[i] == '\n')
-        i--;
-    for (; i >= 0; i--)
-        if (buf[i] == '\n' && ++lines == VHC_TAIL_LINES)
-            break;
-    memmove(buf, buf + i + 1, (size_t)(n - i - 1) + 1);
-    return buf;
+    buf[n] = '\n';
+    buf[n + 1] = '\0';
+    /* line starts of the non-blank lines, newest last */
+    size_t starts[VHC_TAIL_LINES], lens[VHC_TAIL_LINES];
+    unsigned kept = 0;
+    for (char *line = buf, *nl; (nl = strchr(line, '\n')); line = nl + 1) {
+        size_t len = (size_t)(nl - line);
+        while (len && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+            len--;
+        if (len == 0)
+            continue;
+        if (kept == VHC_TAIL_LINES) {
+            memmove(starts, starts + 1, sizeof starts - sizeof starts[0]);
+            memmove(lens, lens + 1, sizeof lens - sizeof lens[0]);
+            kept--;
+        }
+        starts[kept] = (size_t)(line - buf);
+        lens[kept++] = len;
+    }
+    if (kept == 0) {
+        free(buf);
+        return NULL;
+    }
+    while (lens[0] && (buf[starts[0]] == ' ' || buf[starts[0]] == '\t')) {
+        starts[0]++;
+        lens[0]--;
+    }
+    char *out = malloc((size_t)n + 2), *w = out;
+    for (unsigned i = 0; out && i < kept; i++) {
+        for (size_t k = 0; k < lens[i]; k++) {
+            unsigned char c = (unsigned char)buf[starts[i] + k];
+            *w++ = (c == '\t') ? ' ' : (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+        }
+        *w++ = '\n';
+    }
+    if (out)
+        *w = '\0';
+    free(buf);
+    return out;
 }

@@ -20,7 +20,7 @@
 
 #include "harness.h"
 
-#define DEFAULT_TIMEOUT_S 10u
+#define DEFAULT_TIMEOUT_S 30u
 #define FIRST_CONNECT_MS  5000    /* the back end may still be starting */
 #define STOP_GRACE_MS     2000
 #define RECORD_MAX        (1u << 20)
@@ -307,6 +307,9 @@ static int run_child(struct run *run, const struct vhc_case *c, struct vhc_resul
 static void judge_backend(struct run *run, struct vhc_result *r)
 {
     char why[128];
+    /* the tail as the case left it, before shutdown chatter buries it */
+    if (run->tmpl)
+        r->backend_tail = vhc_backend_tail(&run->s.be);
     vhc_backend_stop(&run->s.be, interrupted ? 200 : STOP_GRACE_MS);
     if (vhc_backend_crashed(&run->s.be, why, sizeof why)) {
         char was[sizeof r->reason];
@@ -314,9 +317,9 @@ static void judge_backend(struct run *run, struct vhc_result *r)
         snprintf(r->reason, sizeof r->reason, "%s (case said %s%s%.700s)", why,
                  vhc_verdict_name(r->verdict), was[0] ? ": " : "", was);
         r->verdict = VHC_CRASH;
-    }
-    if (run->tmpl)
+        free(r->backend_tail);      /* a crash report comes at the end */
         r->backend_tail = vhc_backend_tail(&run->s.be);
+    }
     r->case_tail = vhc_log_tail(run->s.case_log);
 }
 

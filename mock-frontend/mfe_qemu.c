@@ -267,6 +267,22 @@ static int set_mem_table(struct mfe *f)
     return 0;
 }
 
+/* A guest whose split ring stands at `base` has avail.idx and used.idx
+ * there (QEMU restores the base from the used index); a ring laid out fresh
+ * says 0, and back ends such as DPDK resynchronise to the used index.  Only
+ * rings without traffic are touched: the datapath keeps its own indexes. */
+static void place_split_indexes(struct mfe *f, const struct mfe_vq *vq, uint16_t base)
+{
+    if (f->acked_features & (1ull << VHU_F_RING_PACKED))
+        return;
+    uint16_t *avail_idx = mfe_gpa(&f->mem, vq->avail_gpa + 2, 2);
+    uint16_t *used_idx = mfe_gpa(&f->mem, vq->used_gpa + 2, 2);
+    if (avail_idx && used_idx && *avail_idx == *used_idx) {
+        *avail_idx = base;
+        *used_idx = base;
+    }
+}
+
 /* NUM, BASE, ADDR, KICK, CALL: vhost_virtqueue_start for one ring. */
 static int start_ring(struct mfe *f, unsigned idx, unsigned num, uint16_t base)
 {
@@ -279,6 +295,7 @@ static int start_ring(struct mfe *f, unsigned idx, unsigned num, uint16_t base)
     if (rc < 0)
         return rc;
     vq->base = base;
+    place_split_indexes(f, vq, base);
     mfe_vq_addr(f, idx, &a);
     vhu_msg_addr(&m, &a);
     if ((rc = mfe_request(f, &m, NULL)) < 0)
