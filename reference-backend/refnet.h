@@ -1,0 +1,163 @@
+/* vhost-refnet: the reference vhost-user-net back end (control plane).
+ *
+ * Threading plan
+ * --------------
+ * The control plane is one thread: a poll loop in main.c over the listening
+ * socket and the one connected front end; every request is handled to the
+ * end (reply included) before the next is read.  All state below belongs to
+ * that thread.
+ *
+ * The datapath, when it comes, adds one worker per queue pair (RX ring 2*i,
+ * TX ring 2*i+1).  A worker only ever looks at a ring whose `armed` flag is
+ * set, and only through the ring's translated pointers (desc/avail/used),
+ * never through the memory table.  The control plane keeps that promise by
+ * calling ref_vring_disarm() before it changes anything a worker could be
+ * using (ring fields, kick/call fds, the memory mappings) and
+ * ref_vring_rearm() afterwards.  Today disarm just clears the flag; with
+ * workers it will become "clear the flag, then wait until the worker says it
+ * left the ring" (a per-ring generation counter or a pthread barrier), which
+ * is why every change already goes through those two calls.
+ * A new memory table is mapped first, ring pointers are re-translated into
+ * it while the rings are disarmed, and only then is the old table unmapped.
+ */
+#ifndef REFNET_H
+#define REFNET_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vhu.h"
+
+#define REF_MAX_QUEUE_PAIRS 8u
+#define REF_MAX_RINGS       (2u * REF_MAX_QUEUE_PAIRS)
+#define REF_MAX_MEM_SLOTS   32u      /* GET_MAX_MEM_SLOTS / ADD_MEM_REG */
+#define REF_MAX_RING_NUM    32768u
+#define REF_WHY_MAX         160u
+
+/* ---- options (main.c) ---- */
+struct ref_opts {
+    const char *socket_path;
+    bool client;
+    unsigned queues;            /* queue pairs, 1..REF_MAX_QUEUE_PAIRS */
+    unsigned max_mem_slots;     /* SET_MEM_TABLE limit, 1..VHU_MAX_REGIONS */
+    bool reply_ack;
+    bool once;
+    bool verbose;
+};
+
+/* ---- memory table (mem.c) ---- */
+struct ref_region {
+    uint64_t gpa, size, uaddr, mmap_offset;
+    void *map;          /* what mmap returned */
+    size_t map_len;     /* size + delta */
+    uint64_t delta;     /* mmap_offset - the page-aligned offset mapped */
+};
+
+struct ref_mem {
+    struct ref_region r[REF_MAX_MEM_SLOTS];
+    unsigned n;
+};
+
+/* Maps one region from fd (the fd is not consumed).  0, or -1 with why. */
+int ref_region_map(const struct vhu_region *in, int fd, struct ref_region *out,
+                   char *why, size_t cap);
+void ref_region_unmap(struct ref_region *r);
+void ref_mem_init(struct ref_mem *m);
+void ref_mem_clear(struct ref_mem *m);
+/* 0 when `in` overlaps no region of m in guest-physical space. */
+int ref_mem_check_overlap(const struct ref_mem *m, const struct vhu_region *in,
+                          char *why, size_t cap);
+/* Our pointer for the front end's [uaddr, uaddr+len), which must lie inside
+ * one region; NULL otherwise.  Overflow-safe. */
+void *ref_mem_uaddr(const struct ref_mem *m, uint64_t uaddr, uint64_t len);
+/* The same for guest-physical addresses (for the datapath). */
+void *ref_mem_gpa(const struct ref_mem *m, uint64_t gpa, uint64_t len);
+/* Index of the region matching gpa/size/uaddr exactly, or -1. */
+int ref_mem_find(const struct ref_mem *m, const struct vhu_region *in);
+/* Does [p, p+len) lie in region i's mapping? */
+bool ref_mem_region_holds(const struct ref_mem *m, unsigned i, const void *p);
+
+/* ---- rings (vring.c) ---- */
+struct ref_vring {
+    unsigned index;
+    uint32_t num;               /* 0 = not set */
+    uint32_t base;              /* last_avail_idx as given (packed: bit 15 = wrap) */
+    bool addr_set;
+    struct vhu_vring_addr addr; /* front-end user addresses, as given */
+    int kick_fd, call_fd, err_fd;   /* -1 = none */
+    bool kick_set;              /* SET_VRING_KICK seen (fd or polling) */
+    bool enabled;               /* SET_VRING_ENABLE state */
+    bool started;               /* per spec "Ring states" */
+    bool armed;                 /* started && enabled: a worker may run it */
+    bool packed;                /* layout the pointers were translated for */
+    /* translated ring parts, valid while started */
+    void *desc, *avail, *used;
+};
+
+struct ref_session;
+void ref_vring_init(struct ref_vring *v, unsigned index);
+/* Closes the ring's fds and returns it to its initial state. */
+void ref_vring_reset(struct ref_vring *v);
+void ref_vring_disarm(struct ref_vring *v);
+void ref_vring_rearm(struct ref_session *s, struct ref_vring *v);
+/* Check alignment and flags of an address message (no memory needed). */
+int ref_vring_check_addr(struct ref_session *s, const struct vhu_vring_addr *a);
+/* Translate v's addresses through mem into the out pointers. */
+int ref_vring_translate(struct ref_session *s, const struct ref_vring *v,
+                        const struct ref_mem *mem, void *out[3]);
+/* Start the ring if it has a kick and addresses; -1 if those are invalid. */
+int ref_vring_try_start(struct ref_session *s, struct ref_vring *v);
+void ref_vring_stop(struct ref_vring *v);
+/* Replace one of the ring's fds (closes the old one); fd may be -1. */
+void ref_vring_set_fd(int *slot, int fd);
+
+/* ---- session (session.c, handlers.c) ---- */
+struct ref_session {
+    const struct ref_opts *opts;
+    int sock;
+    bool owner;
+    uint64_t features_offered, features;        /* virtio feature bits */
+    uint64_t pfeatures_offered, pfeatures;      /* protocol feature bits */
+    bool pfeatures_set;                         /* SET_PROTOCOL_FEATURES seen */
+    uint8_t status;
+    int backend_fd;                             /* SET_BACKEND_REQ_FD, or -1 */
+    struct ref_mem mem;
+    struct ref_vring rings[REF_MAX_RINGS];
+    char why[REF_WHY_MAX];                      /* reason of the last failure */
+};
+
+enum ref_verdict { REF_CONTINUE, REF_CLOSE };
+
+void ref_session_init(struct ref_session *s, const struct ref_opts *o, int sock);
+/* Unmap all memory, close every fd (the socket too). */
+void ref_session_reset(struct ref_session *s);
+/* Read and handle one message; REF_CLOSE when the connection must end
+ * (EOF, I/O error, rejected input).  *eof tells a clean EOF apart. */
+enum ref_verdict ref_session_step(struct ref_session *s, bool *eof);
+
+/* Record why a request failed; always returns -1. */
+int ref_fail(struct ref_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+bool ref_has_pf(const struct ref_session *s, unsigned bit);
+bool ref_has_feature(const struct ref_session *s, unsigned bit);
+/* Ring for a ring request's index, or NULL (with why) when out of range. */
+struct ref_vring *ref_ring(struct ref_session *s, uint32_t index);
+
+/* Handler of one request: 0, or -1 after ref_fail().  Fds the handler keeps
+ * must be set to -1 in m->fds; the caller closes the rest.  For ALWAYS
+ * requests the handler fills *reply's payload (the caller sets header). */
+typedef int (*ref_handler)(struct ref_session *s, struct vhu_msg *m, struct vhu_msg *reply);
+
+struct ref_handler_row {
+    ref_handler fn;
+    bool before_owner;          /* allowed before SET_OWNER */
+};
+/* Indexed by request number; fn NULL = not supported. */
+extern const struct ref_handler_row ref_handlers[VHU_REQ_MAX];
+
+/* ---- logging (main.c) ---- */
+void ref_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,143 @@
+/* Ring state per the spec's "Ring states": stopped/started and
+ * disabled/enabled, plus the translated pointers a datapath will use. */
+#include "refnet.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+
+void ref_vring_init(struct ref_vring *v, unsigned index)
+{
+    memset(v, 0, sizeof *v);
+    v->index = index;
+    v->kick_fd = v->call_fd = v->err_fd = -1;
+}
+
+void ref_vring_set_fd(int *slot, int fd)
+{
+    if (*slot >= 0)
+        close(*slot);
+    *slot = fd;
+}
+
+void ref_vring_reset(struct ref_vring *v)
+{
+    ref_vring_disarm(v);
+    ref_vring_set_fd(&v->kick_fd, -1);
+    ref_vring_set_fd(&v->call_fd, -1);
+    ref_vring_set_fd(&v->err_fd, -1);
+    ref_vring_init(v, v->index);
+}
+
+/* With workers this must also wait until the ring's worker has left it. */
+void ref_vring_disarm(struct ref_vring *v)
+{
+    v->armed = false;
+}
+
+/* Without PROTOCOL_FEATURES a ring is enabled as soon as it exists; with it,
+ * only SET_VRING_ENABLE(1) enables it.  QEMU sends SET_VRING_ENABLE before
+ * SET_FEATURES, so the flag is kept either way and read here. */
+static bool ring_enabled(const struct ref_session *s, const struct ref_vring *v)
+{
+    return v->enabled || !ref_has_feature(s, VHU_F_PROTOCOL_FEATURES);
+}
+
+void ref_vring_rearm(struct ref_session *s, struct ref_vring *v)
+{
+    v->armed = v->started && ring_enabled(s, v);
+}
+
+/* Sizes and alignments of desc, avail (driver area), used (device area).
+ * Split ring with the event-idx words counted in (6 = flags + idx + event). */
+struct part {
+    const char *name;
+    uint64_t len, align;
+};
+
+static void ring_parts(bool packed, uint32_t num, struct part p[3])
+{
+    if (packed) {
+        p[0] = (struct part){ "desc", 16ull * num, 16 };
+        p[1] = (struct part){ "avail", 4, 4 };     /* driver event suppression */
+        p[2] = (struct part){ "used", 4, 4 };      /* device event suppression */
+        return;
+    }
+    p[0] = (struct part){ "desc", 16ull * num, 16 };
+    p[1] = (struct part){ "avail", 6 + 2ull * num, 2 };
+    p[2] = (struct part){ "used", 6 + 8ull * num, 4 };
+}
+
+static uint64_t addr_of(const struct vhu_vring_addr *a, unsigned i)
+{
+    const uint64_t parts[3] = { a->desc, a->avail, a->used };
+    return parts[i];
+}
+
+static int check_align(struct ref_session *s, const struct vhu_vring_addr *a, bool packed)
+{
+    struct part p[3];
+    ring_parts(packed, 1, p);
+    for (unsigned i = 0; i < 3; i++)
+        if (addr_of(a, i) & (p[i].align - 1))
+            return ref_fail(s, "vring.addr.align: %s 0x%" PRIx64 " is not %" PRIu64
+                            "-byte aligned", p[i].name, addr_of(a, i), p[i].align);
+    return 0;
+}
+
+int ref_vring_check_addr(struct ref_session *s, const struct vhu_vring_addr *a)
+{
+    if (a->flags & ~(uint32_t)VHU_VRING_F_LOG)
+        return ref_fail(s, "vring.addr.flags: unknown flags 0x%x", a->flags);
+    if ((a->flags & VHU_VRING_F_LOG) && !ref_has_feature(s, VHU_F_LOG_ALL))
+        return ref_fail(s, "vring.addr.flags: LOG flag set but LOG_ALL not negotiated");
+    return check_align(s, a, ref_has_feature(s, VHU_F_RING_PACKED));
+}
+
+int ref_vring_translate(struct ref_session *s, const struct ref_vring *v,
+                        const struct ref_mem *mem, void *out[3])
+{
+    bool packed = ref_has_feature(s, VHU_F_RING_PACKED);
+    if (v->num == 0)
+        return ref_fail(s, "vring.num: ring %u has no size (SET_VRING_NUM missing)", v->index);
+    if (mem->n == 0)
+        return ref_fail(s, "vring.addr: ring %u: no memory table", v->index);
+    if (check_align(s, &v->addr, packed) < 0)
+        return -1;
+    struct part p[3];
+    ring_parts(packed, v->num, p);
+    for (unsigned i = 0; i < 3; i++) {
+        out[i] = ref_mem_uaddr(mem, addr_of(&v->addr, i), p[i].len);
+        if (!out[i])
+            return ref_fail(s, "vring.addr.range: ring %u %s 0x%" PRIx64 "+%" PRIu64
+                            " is not inside one memory region", v->index, p[i].name,
+                            addr_of(&v->addr, i), p[i].len);
+    }
+    return 0;
+}
+
+int ref_vring_try_start(struct ref_session *s, struct ref_vring *v)
+{
+    if (v->started || !v->kick_set || !v->addr_set)
+        return 0;
+    void *ptr[3];
+    if (ref_vring_translate(s, v, &s->mem, ptr) < 0)
+        return -1;
+    v->desc = ptr[0];
+    v->avail = ptr[1];
+    v->used = ptr[2];
+    v->packed = ref_has_feature(s, VHU_F_RING_PACKED);
+    v->started = true;
+    ref_vring_rearm(s, v);
+    return 0;
+}
+
+/* GET_VRING_BASE: the ring needs a new kick to start again. */
+void ref_vring_stop(struct ref_vring *v)
+{
+    ref_vring_disarm(v);
+    v->started = false;
+    v->desc = v->avail = v->used = NULL;
+    ref_vring_set_fd(&v->kick_fd, -1);
+    v->kick_set = false;
+}
