@@ -125,6 +125,17 @@ static enum ref_verdict send_reply(struct ref_session *s, struct vhu_msg *r,
     return REF_CLOSE;
 }
 
+/* A request's gating protocol feature must be negotiated, except for
+ * GET_QUEUE_NUM: the spec gates it on MQ as *queried* with
+ * GET_PROTOCOL_FEATURES, so it may come before SET_PROTOCOL_FEATURES. */
+static bool gate_met(const struct ref_session *s, const struct vhu_req_desc *d)
+{
+    if (d->gate_pf < 0)
+        return true;
+    uint64_t set = d->num == VHU_REQ_GET_QUEUE_NUM ? s->pfeatures_offered : s->pfeatures;
+    return (set >> d->gate_pf) & 1u;
+}
+
 /* Which rule blocks the request before its handler runs, if any. */
 static int precheck(struct ref_session *s, const struct vhu_req_desc *d,
                     const struct ref_handler_row *row)
@@ -132,7 +143,7 @@ static int precheck(struct ref_session *s, const struct vhu_req_desc *d,
     if (!row->fn)
         return ref_fail(s, "request.unsupported: vhost-refnet does not implement %s",
                         d->name);
-    if (d->gate_pf >= 0 && !ref_has_pf(s, (unsigned)d->gate_pf))
+    if (!gate_met(s, d))
         return ref_fail(s, "request.gate: needs protocol feature %s, not negotiated",
                         vhu_pf_name((unsigned)d->gate_pf));
     if (!row->before_owner && !s->owner)
