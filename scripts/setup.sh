@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(cmake gcc make pkg-config libglib2.0-dev check libsubunit-dev socat
-          dpdk dpdk-dev qemu-system-common perl)
+          dpdk dpdk-dev qemu-system-common perl python3)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
