@@ -305,6 +305,13 @@ static int start_ring(struct mfe *f, unsigned idx, unsigned num, uint16_t base)
     return send_with_fd(f, VHU_REQ_SET_VRING_CALL, idx, vq->call);
 }
 
+/* The base of a ring that has never run: index 0, and for a packed ring the
+ * driver's wrap counter (bit 15) starts at 1, as QEMU sends 0x8000. */
+static uint16_t fresh_base(const struct mfe *f)
+{
+    return (f->acked_features & (1ull << VHU_F_RING_PACKED)) ? 0x8000 : 0;
+}
+
 static int start_pair(struct mfe *f, unsigned pair, unsigned npairs,
                       const struct mfe_start_opts *o, unsigned num)
 {
@@ -320,7 +327,7 @@ static int start_pair(struct mfe *f, unsigned pair, unsigned npairs,
     if (pair == 0 && (rc = set_mem_table(f)) < 0)
         return rc;
     for (unsigned i = 2 * pair; i < 2 * pair + 2; i++)
-        if ((rc = start_ring(f, i, num, o->bases ? o->bases[i] : 0)) < 0)
+        if ((rc = start_ring(f, i, num, o->bases ? o->bases[i] : fresh_base(f))) < 0)
             return rc;
     if (pair == npairs - 1)
         return add_status(f, ST_ACKNOWLEDGE | ST_DRIVER | ST_DRIVER_OK);
