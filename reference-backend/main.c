@@ -19,7 +19,7 @@
 
 #define CONNECT_RETRY_MS 100
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, stats_requested;
 static sigset_t wait_mask;      /* the mask used while waiting: signals open */
 
 void ref_log(const char *fmt, ...)
@@ -34,8 +34,10 @@ void ref_log(const char *fmt, ...)
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGUSR1)
+        stats_requested = 1;
+    else
+        stop_requested = 1;
 }
 
 static void setup_signals(void)
@@ -44,14 +46,17 @@ static void setup_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     sigset_t block;
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGUSR1);
     sigprocmask(SIG_BLOCK, &block, &wait_mask);
     sigdelset(&wait_mask, SIGINT);
     sigdelset(&wait_mask, SIGTERM);
+    sigdelset(&wait_mask, SIGUSR1);
 }
 
 /* poll() that a stop signal interrupts; timeout_ms < 0 waits for ever. */
@@ -74,6 +79,11 @@ static void usage(FILE *f)
             "  --queues N             queue pairs, 1..%u (default 1)\n"
             "  --max-mem-slots N      regions SET_MEM_TABLE may carry, 1..%u (default %u)\n"
             "  --no-reply-ack         do not offer the REPLY_ACK protocol feature\n"
+            "  --mode loopback|tap    where guest TX goes: back to the same queue pair's\n"
+            "                         RX (default), or to a TAP device (--tap NAME)\n"
+            "  --tap NAME             TAP interface for --mode tap (created if missing)\n"
+            "  --poll                 datapath threads busy-poll their rings (one core\n"
+            "                         each) instead of sleeping on kicks\n"
             "  --once                 serve one connection, then exit (status 0 if it\n"
             "                         ended with a clean EOF, 1 otherwise)\n"
             "  -v, --verbose          log every message\n"
@@ -92,7 +102,8 @@ static bool parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
     return true;
 }
 
-enum { OPT_CLIENT = 256, OPT_QUEUES, OPT_SLOTS, OPT_NO_ACK, OPT_ONCE, OPT_SOCKET };
+enum { OPT_CLIENT = 256, OPT_QUEUES, OPT_SLOTS, OPT_NO_ACK, OPT_ONCE, OPT_SOCKET, OPT_MODE,
+       OPT_TAP, OPT_POLL };
 
 static const struct option long_opts[] = {
     { "socket", required_argument, NULL, OPT_SOCKET },
@@ -101,6 +112,9 @@ static const struct option long_opts[] = {
     { "max-mem-slots", required_argument, NULL, OPT_SLOTS },
     { "no-reply-ack", no_argument, NULL, OPT_NO_ACK },
     { "once", no_argument, NULL, OPT_ONCE },
+    { "mode", required_argument, NULL, OPT_MODE },
+    { "tap", required_argument, NULL, OPT_TAP },
+    { "poll", no_argument, NULL, OPT_POLL },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -114,6 +128,11 @@ static int apply_opt(int c, struct ref_opts *o)
     case OPT_CLIENT: o->client = true; return 0;
     case OPT_NO_ACK: o->reply_ack = false; return 0;
     case OPT_ONCE: o->once = true; return 0;
+    case OPT_POLL: o->poll = true; return 0;
+    case OPT_TAP: o->tap = optarg; return 0;
+    case OPT_MODE:
+        o->mode = optarg;
+        return strcmp(optarg, "loopback") == 0 || strcmp(optarg, "tap") == 0 ? 0 : -1;
     case 'v': o->verbose = true; return 0;
     case 'h': usage(stdout); return 1;
     case OPT_QUEUES:
@@ -126,7 +145,8 @@ static int apply_opt(int c, struct ref_opts *o)
 
 static int parse_args(int argc, char **argv, struct ref_opts *o)
 {
-    *o = (struct ref_opts){ .queues = 1, .max_mem_slots = VHU_MAX_REGIONS, .reply_ack = true };
+    *o = (struct ref_opts){ .queues = 1, .max_mem_slots = VHU_MAX_REGIONS, .reply_ack = true,
+                            .mode = "loopback" };
     int c;
     while ((c = getopt_long(argc, argv, "vh", long_opts, NULL)) != -1) {
         int rc = apply_opt(c, o);
@@ -226,6 +246,12 @@ static bool serve(const struct ref_opts *o, int conn, int listen_fd)
     ref_session_init(&s, o, conn);
     while (!stop_requested) {
         struct pollfd pfd[2] = { { conn, POLLIN, 0 }, { listen_fd, POLLIN, 0 } };
+        if (stats_requested) {
+            stats_requested = 0;
+            ref_dp_park(&s);        /* consistent counters, no race */
+            ref_dp_print_stats(&s);
+            ref_dp_resume(&s);
+        }
         if (wait_fds(pfd, listen_fd >= 0 ? 2 : 1, -1) <= 0)
             continue;
         if (pfd[0].revents && ref_session_step(&s, &eof) == REF_CLOSE)
@@ -287,6 +313,10 @@ int main(int argc, char **argv)
             usage(stderr);
         return rc < 0 ? 2 : 0;
     }
+    if (ref_tap_open(&o) < 0)
+        return 1;
     setup_signals();
-    return o.client ? run_client(&o) : run_server(&o);
+    rc = o.client ? run_client(&o) : run_server(&o);
+    ref_tap_close(&o);
+    return rc;
 }

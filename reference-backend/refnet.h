@@ -24,6 +24,7 @@
 #define REFNET_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +46,10 @@ struct ref_opts {
     bool reply_ack;
     bool once;
     bool verbose;
+    bool poll;                  /* datapath workers busy-poll (--poll) */
+    const char *mode;           /* "loopback" or "tap" */
+    const char *tap;            /* --tap NAME */
+    int tap_fds[REF_MAX_QUEUE_PAIRS];   /* one TAP queue per pair, or -1 */
 };
 
 /* ---- memory table (mem.c) ---- */
@@ -80,6 +85,27 @@ int ref_mem_find(const struct ref_mem *m, const struct vhu_region *in);
 bool ref_mem_region_holds(const struct ref_mem *m, unsigned i, const void *p);
 
 /* ---- rings (vring.c) ---- */
+
+/* Per-ring counters: written by the ring's worker only (plain load + store,
+ * relaxed), read by the control thread for the stats lines. */
+struct ref_qstats {
+    _Atomic uint64_t packets, bytes, drops, bad;
+};
+
+/* Device-side ring state (dp.h).  The worker owns it while the ring is
+ * armed; the control thread touches it only while every worker is parked. */
+struct ref_vq {
+    uint16_t last_avail;        /* next avail entry (packed: position) */
+    uint16_t avail_cache;       /* split: avail idx last read */
+    uint16_t used_idx;          /* next used entry (packed: position) */
+    uint16_t signalled;         /* used_idx at the last signal check */
+    bool avail_wrap, used_wrap; /* packed wrap counters */
+    bool event_idx;
+    bool broken;                /* the driver broke the ring: no more work */
+    unsigned hint;              /* last memory region hit (translation cache) */
+    struct ref_qstats st;
+};
+
 struct ref_vring {
     unsigned index;
     uint32_t num;               /* 0 = not set */
@@ -94,6 +120,7 @@ struct ref_vring {
     bool packed;                /* layout the pointers were translated for */
     /* translated ring parts, valid while started */
     void *desc, *avail, *used;
+    struct ref_vq dp;
 };
 
 struct ref_session;
@@ -125,8 +152,23 @@ struct ref_session {
     int backend_fd;                             /* SET_BACKEND_REQ_FD, or -1 */
     struct ref_mem mem;
     struct ref_vring rings[REF_MAX_RINGS];
+    struct ref_dp *dp;                          /* datapath workers (dp.h) */
     char why[REF_WHY_MAX];                      /* reason of the last failure */
 };
+
+/* ---- datapath (worker.c): the control thread's view ---- */
+/* Park every worker (they leave their rings and wait); called before any
+ * request is handled.  Idempotent. */
+void ref_dp_park(struct ref_session *s);
+/* Start or resume a worker for every queue pair with an armed ring. */
+void ref_dp_resume(struct ref_session *s);
+/* Stop and join every worker (connection end). */
+void ref_dp_stop(struct ref_session *s);
+/* One stats line per ring that was ever started, on stderr. */
+void ref_dp_print_stats(const struct ref_session *s);
+/* Device state of a ring starting from v->base / into v->base on stop. */
+void ref_vq_start(struct ref_session *s, struct ref_vring *v);
+uint32_t ref_vq_base(const struct ref_vring *v);
 
 enum ref_verdict { REF_CONTINUE, REF_CLOSE };
 
@@ -156,6 +198,11 @@ struct ref_handler_row {
 };
 /* Indexed by request number; fn NULL = not supported. */
 extern const struct ref_handler_row ref_handlers[VHU_REQ_MAX];
+
+/* ---- TAP port (tap.c) ---- */
+/* With --mode tap open one queue per pair into o->tap_fds; 0 or -1 (logged). */
+int ref_tap_open(struct ref_opts *o);
+void ref_tap_close(struct ref_opts *o);
 
 /* ---- logging (main.c) ---- */
 void ref_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

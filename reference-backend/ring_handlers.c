@@ -74,8 +74,8 @@ REF_HANDLER(set_vring_base)
     return 0;
 }
 
-/* Stops the ring.  Without a datapath nothing was consumed, so the base the
- * front end gave is still last_avail_idx. */
+/* Stops the ring; its worker is parked, so the base is the device's
+ * last_avail_idx and everything consumed before it is in the used ring. */
 REF_HANDLER(get_vring_base)
 {
     struct ref_vring *v = ref_ring(s, m->u.state.index);

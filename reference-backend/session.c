@@ -52,6 +52,8 @@ void ref_session_init(struct ref_session *s, const struct ref_opts *o, int sock)
 
 void ref_session_reset(struct ref_session *s)
 {
+    ref_dp_stop(s);
+    ref_dp_print_stats(s);
     /* rings first: they point into the memory about to be unmapped */
     for (unsigned i = 0; i < REF_MAX_RINGS; i++)
         ref_vring_reset(&s->rings[i]);
@@ -182,8 +184,11 @@ static enum ref_verdict dispatch(struct ref_session *s, struct vhu_msg *m)
     vhu_msg_init(&reply, m->hdr.request, VHU_FLAG_REPLY);
     s->why[0] = '\0';
     int rc = precheck(s, d, row);
-    if (rc == 0)
+    if (rc == 0) {
+        ref_dp_park(s);         /* no worker runs while state changes */
         rc = row->fn(s, m, &reply);
+        ref_dp_resume(s);
+    }
     vhu_msg_close_fds(m);     /* whatever the handler did not keep */
     return finish(s, d, m, &reply, rc);
 }

@@ -29,7 +29,8 @@ void ref_vring_reset(struct ref_vring *v)
     ref_vring_init(v, v->index);
 }
 
-/* With workers this must also wait until the ring's worker has left it. */
+/* Workers are parked while any request is handled (worker.h), so clearing
+ * the flag is enough: the worker looks at it again when it resumes. */
 void ref_vring_disarm(struct ref_vring *v)
 {
     v->armed = false;
@@ -128,6 +129,7 @@ int ref_vring_try_start(struct ref_session *s, struct ref_vring *v)
     v->used = ptr[2];
     v->packed = ref_has_feature(s, VHU_F_RING_PACKED);
     v->started = true;
+    ref_vq_start(s, v);
     ref_vring_rearm(s, v);
     return 0;
 }
@@ -136,6 +138,8 @@ int ref_vring_try_start(struct ref_session *s, struct ref_vring *v)
 void ref_vring_stop(struct ref_vring *v)
 {
     ref_vring_disarm(v);
+    if (v->started)
+        v->base = ref_vq_base(v);   /* everything consumed is in the used ring */
     v->started = false;
     v->desc = v->avail = v->used = NULL;
     ref_vring_set_fd(&v->kick_fd, -1);

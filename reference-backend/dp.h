@@ -1,0 +1,143 @@
+/* vhost-refnet datapath: device side of split and packed virtqueues, and the
+ * virtio-net forwarding built on it.
+ *
+ * A chain is "popped" into an element: its buffer id and the host pointers
+ * of its descriptors (iovs, from a per-call pool).  Popping reads nothing
+ * but descriptors and writes nothing, so a pop can be undone by restoring
+ * the ring's cursor (ref_vq_save / ref_vq_restore) when the frame cannot be
+ * delivered yet.  "Pushing" writes a used entry; "flushing" publishes the
+ * used index (split; one release store per burst) and signals the call
+ * eventfd when the driver asked for it.
+ *
+ * Safety: every descriptor address and length is translated through the
+ * memory table (overflow-safe; a buffer spanning two regions is split into
+ * two iovs).  A chain with a bad descriptor (outside memory, loop, bad
+ * indirect table, too many segments) becomes a bad element: counted in the
+ * ring's `bad` counter, completed with length 0, its data never read.  A
+ * ring whose indices cannot be trusted (avail idx more than num ahead, head
+ * id >= num, packed chain longer than the ring) is marked broken: logged
+ * once, no further work on it until it is started again.
+ */
+#ifndef REFNET_DP_H
+#define REFNET_DP_H
+
+#include "refnet.h"
+
+#define REF_BURST          32u      /* frames per burst */
+#define REF_IOV_POOL       512u     /* segments per frame (both sides) */
+#define REF_MRG_MAX        64u      /* RX buffers per frame with MRG_RXBUF */
+#define REF_MAX_FRAME      65550u   /* largest frame accepted from TX */
+#define REF_RX_WAIT_MS     100      /* how long TX waits for RX buffers */
+
+/* virtio ring bits (virtio 1.1 sections 2.6, 2.7) */
+#define REF_DESC_F_NEXT      1u
+#define REF_DESC_F_WRITE     2u
+#define REF_DESC_F_INDIRECT  4u
+#define REF_DESC_F_AVAIL     (1u << 7)
+#define REF_DESC_F_USED      (1u << 15)
+#define REF_AVAIL_F_NO_INTERRUPT 1u
+#define REF_USED_F_NO_NOTIFY 1u
+#define REF_EVENT_ENABLE     0u
+#define REF_EVENT_DISABLE    1u
+#define REF_EVENT_DESC       2u
+
+#define REF_F_INDIRECT_DESC  28
+#define REF_F_EVENT_IDX      29
+#define REF_NET_F_MRG_RXBUF  15
+
+struct ref_iov {
+    uint8_t *p;
+    uint32_t len;
+};
+
+struct ref_iovs {
+    struct ref_iov v[REF_IOV_POOL];
+    unsigned n;
+};
+
+struct ref_elem {
+    uint16_t id;        /* split: head index; packed: buffer id */
+    uint16_t ndesc;     /* packed: ring slots the chain took */
+    uint32_t len;       /* bytes in its iovs (of the wanted direction) */
+    unsigned iov, niov; /* its range in the pool */
+    bool bad;
+};
+
+struct ref_cursor {
+    uint16_t idx;
+    bool wrap;
+};
+
+/* One ring kind's device operations. */
+struct ref_ring_ops {
+    /* 1 element, 0 nothing available, -1 ring broken */
+    int (*pop)(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *io,
+               bool write, struct ref_elem *e);
+    void (*push)(struct ref_vring *v, const struct ref_elem *e, uint32_t len);
+    void (*flush)(struct ref_vring *v);
+    bool (*has_avail)(struct ref_vring *v);
+    /* Ask for (or stop asking for) kicks; enable returns has_avail after a
+     * full fence, so the caller never sleeps on work already posted. */
+    bool (*notify_on)(struct ref_vring *v);
+    void (*notify_off)(struct ref_vring *v);
+};
+
+extern const struct ref_ring_ops ref_split_ops, ref_packed_ops;
+
+static inline const struct ref_ring_ops *ref_ops(const struct ref_vring *v)
+{
+    return v->packed ? &ref_packed_ops : &ref_split_ops;
+}
+
+static inline struct ref_cursor ref_vq_save(const struct ref_vring *v)
+{
+    return (struct ref_cursor){ v->dp.last_avail, v->dp.avail_wrap };
+}
+
+static inline void ref_vq_restore(struct ref_vring *v, struct ref_cursor c)
+{
+    v->dp.last_avail = c.idx;
+    v->dp.avail_wrap = c.wrap;
+}
+
+/* Counter update by the single writer. */
+static inline void ref_count(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+/* xlate.c: append the host iovs of guest [gpa, gpa+len) to io (split at
+ * region borders).  0, or -1 when some byte is outside guest memory or the
+ * pool is full. */
+int ref_xlate(const struct ref_mem *m, unsigned *hint, uint64_t gpa, uint64_t len,
+              struct ref_iovs *io);
+/* Host pointer of [gpa, gpa+len) inside one region, or NULL. */
+void *ref_xlate_one(const struct ref_mem *m, unsigned *hint, uint64_t gpa, uint64_t len);
+/* Mark the ring broken and log why, once. */
+void ref_vq_break(struct ref_vring *v, const char *why);
+/* Signal the ring's call eventfd. */
+void ref_vq_call(const struct ref_vring *v);
+/* The spec's vring_need_event over 16-bit indices. */
+static inline bool ref_need_event(uint16_t event, uint16_t new_idx, uint16_t old)
+{
+    return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
+}
+
+/* net.c: the virtio-net part. */
+struct ref_net {
+    uint32_t hdr_len;           /* 12 with VERSION_1 or MRG_RXBUF, else 10 */
+    bool mrg;
+    struct ref_iovs tx_io, rx_io;
+};
+void ref_net_setup(struct ref_net *n, const struct ref_session *s);
+
+enum ref_deliver { REF_DELIVERED, REF_NO_ROOM, REF_DROPPED };
+/* Write one frame (len bytes: the src iovs after skipping `skip` bytes)
+ * into RX buffers with a virtio-net header.  REF_NO_ROOM leaves the RX
+ * ring as it was (the caller may retry later); REF_DROPPED was counted. */
+enum ref_deliver ref_net_rx(struct ref_net *n, struct ref_vring *rx, const struct ref_mem *m,
+                            const struct ref_iov *src, unsigned nsrc, uint32_t skip,
+                            uint32_t len);
+
+#endif

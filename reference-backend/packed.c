@@ -1,0 +1,188 @@
+/* Device side of the packed virtqueue (virtio 1.1 section 2.7).
+ *
+ * Positions and wrap counters are folded into one number modulo 2*num
+ * (position + (wrap ? 0 : num)): since 2*num divides 65536, 16-bit
+ * arithmetic masked with 2*num-1 compares positions across laps, which is
+ * what the event-suppression check needs. */
+#include "dp.h"
+
+struct pdesc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t id, flags;
+};
+
+struct pevent {
+    uint16_t off_wrap, flags;
+};
+
+static struct pdesc *ring(struct ref_vring *v) { return v->desc; }
+static volatile struct pevent *driver_ev(struct ref_vring *v) { return v->avail; }
+static volatile struct pevent *device_ev(struct ref_vring *v) { return v->used; }
+
+static uint16_t flags_acquire(struct pdesc *d)
+{
+    return atomic_load_explicit((_Atomic uint16_t *)&d->flags, memory_order_acquire);
+}
+
+static bool is_avail(uint16_t flags, bool wrap)
+{
+    return !!(flags & REF_DESC_F_AVAIL) == wrap && !!(flags & REF_DESC_F_USED) != wrap;
+}
+
+static void advance(uint16_t *pos, bool *wrap, uint32_t n, uint32_t num)
+{
+    uint32_t p = *pos + n;
+    if (p >= num) {
+        p -= num;
+        *wrap = !*wrap;
+    }
+    *pos = (uint16_t)p;
+}
+
+/* An indirect table: packed descriptors read in sequence, WRITE the only flag. */
+static bool walk_table(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *io,
+                       bool write, const struct pdesc *d, uint64_t *total)
+{
+    if (d->len == 0 || d->len % 16)
+        return false;
+    const volatile struct pdesc *tab = ref_xlate_one(m, &v->dp.hint, d->addr, d->len);
+    if (!tab)
+        return false;
+    for (uint32_t i = 0; i < d->len / 16; i++) {
+        struct pdesc t = tab[i];
+        if (!!(t.flags & REF_DESC_F_WRITE) != write)
+            continue;
+        if (ref_xlate(m, &v->dp.hint, t.addr, t.len, io) < 0)
+            return false;
+        *total += t.len;
+    }
+    return true;
+}
+
+/* One descriptor of a chain; false when it is bad. */
+static bool take(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *io, bool write,
+                 const struct pdesc *d, unsigned nth, uint64_t *total)
+{
+    if (d->flags & REF_DESC_F_INDIRECT)     /* alone: not chained, not nested */
+        return nth == 0 && !(d->flags & REF_DESC_F_NEXT) &&
+               walk_table(v, m, io, write, d, total);
+    if (!!(d->flags & REF_DESC_F_WRITE) != write)
+        return true;
+    if (ref_xlate(m, &v->dp.hint, d->addr, d->len, io) < 0)
+        return false;
+    *total += d->len;
+    return true;
+}
+
+static int packed_pop(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *io,
+                      bool write, struct ref_elem *e)
+{
+    struct ref_vq *q = &v->dp;
+    if (q->broken)
+        return -1;
+    uint16_t flags = flags_acquire(&ring(v)[q->last_avail]);
+    if (!is_avail(flags, q->avail_wrap))
+        return 0;
+    *e = (struct ref_elem){ .iov = io->n };
+    uint16_t pos = q->last_avail;
+    bool wrap = q->avail_wrap, good = true;
+    uint64_t total = 0;
+    for (unsigned n = 0;; n++) {
+        if (n == v->num) {
+            ref_vq_break(v, "packed chain longer than the ring");
+            return -1;
+        }
+        struct pdesc d = *(volatile struct pdesc *)&ring(v)[pos];
+        good = good && take(v, m, io, write, &d, n, &total);
+        advance(&pos, &wrap, 1, v->num);
+        if (!(d.flags & REF_DESC_F_NEXT)) {
+            e->id = d.id;
+            e->ndesc = (uint16_t)(n + 1);
+            break;
+        }
+    }
+    q->last_avail = pos;
+    q->avail_wrap = wrap;
+    if (!good || total > UINT32_MAX) {
+        io->n = e->iov;
+        e->bad = true;
+        total = 0;
+        ref_count(&q->st.bad, 1);
+    }
+    e->len = (uint32_t)total;
+    e->niov = io->n - e->iov;
+    return 1;
+}
+
+/* id and len first, then the flags with release: the driver reads the
+ * flags with acquire before the rest. */
+static void packed_push(struct ref_vring *v, const struct ref_elem *e, uint32_t len)
+{
+    struct ref_vq *q = &v->dp;
+    struct pdesc *d = &ring(v)[q->used_idx];
+    d->id = e->id;
+    d->len = len;
+    uint16_t f = q->used_wrap ? (REF_DESC_F_AVAIL | REF_DESC_F_USED) : 0;
+    if (len)
+        f |= REF_DESC_F_WRITE;          /* the device wrote into it */
+    atomic_store_explicit((_Atomic uint16_t *)&d->flags, f, memory_order_release);
+    advance(&q->used_idx, &q->used_wrap, e->ndesc, v->num);
+}
+
+static uint16_t fold(uint16_t pos, bool wrap, uint32_t num)
+{
+    return (uint16_t)(pos + (wrap ? 0 : num));
+}
+
+/* Does the driver event structure ask for a call now that the used
+ * position moved from old to now (both folded)? */
+static bool want_call(struct ref_vring *v, uint16_t old, uint16_t now)
+{
+    volatile struct pevent *ev = driver_ev(v);
+    uint16_t flags = ev->flags;
+    if (flags == REF_EVENT_DISABLE)
+        return false;
+    if (flags != REF_EVENT_DESC || !v->dp.event_idx)
+        return true;                        /* ENABLE (or an unknown value) */
+    uint16_t off_wrap = ev->off_wrap;
+    uint16_t event = fold(off_wrap & 0x7fff, off_wrap >> 15, v->num);
+    uint32_t mask = 2u * v->num - 1;
+    return ((uint32_t)(uint16_t)(now - event - 1) & mask) < ((uint32_t)(uint16_t)(now - old) & mask);
+}
+
+static void packed_flush(struct ref_vring *v)
+{
+    struct ref_vq *q = &v->dp;
+    uint16_t now = fold(q->used_idx, q->used_wrap, v->num);
+    if (now == q->signalled)
+        return;
+    atomic_thread_fence(memory_order_seq_cst);  /* used flags before the event read */
+    bool call = want_call(v, q->signalled, now);
+    q->signalled = now;
+    if (call)
+        ref_vq_call(v);
+}
+
+static bool packed_has_avail(struct ref_vring *v)
+{
+    return !v->dp.broken &&
+           is_avail(flags_acquire(&ring(v)[v->dp.last_avail]), v->dp.avail_wrap);
+}
+
+static bool packed_notify_on(struct ref_vring *v)
+{
+    device_ev(v)->flags = REF_EVENT_ENABLE;
+    atomic_thread_fence(memory_order_seq_cst);
+    return packed_has_avail(v);
+}
+
+static void packed_notify_off(struct ref_vring *v)
+{
+    device_ev(v)->flags = REF_EVENT_DISABLE;
+}
+
+const struct ref_ring_ops ref_packed_ops = {
+    packed_pop, packed_push, packed_flush, packed_has_avail, packed_notify_on,
+    packed_notify_off,
+};

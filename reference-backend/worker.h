@@ -1,0 +1,47 @@
+/* Datapath workers: one thread per queue pair (RX ring 2p, TX ring 2p+1).
+ *
+ * Hand-over with the control thread: before it handles any request, the
+ * control thread parks every worker (ref_dp_park: the worker finishes its
+ * burst, publishes its used entries and waits on a condition variable);
+ * after the request it resumes them (ref_dp_resume).  So a worker never
+ * runs while a ring, a file descriptor or the memory table changes, and
+ * GET_VRING_BASE reads a ring state in which everything consumed has been
+ * written to the used ring.  The mutex hand-over orders all of it. */
+#ifndef REFNET_WORKER_H
+#define REFNET_WORKER_H
+
+#include <pthread.h>
+
+#include "dp.h"
+
+enum ref_req { REF_RUN, REF_PARK, REF_QUIT };
+
+struct ref_worker {
+    struct ref_session *s;
+    unsigned pair;
+    pthread_t th;
+    bool started;
+    int wake_fd;                /* eventfd: interrupts the worker's poll */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    _Atomic int req;            /* enum ref_req */
+    bool parked;                /* under mu */
+
+    /* worker-only state, set at each resume */
+    struct ref_vring *rx, *tx;  /* armed rings of the pair, or NULL */
+    struct ref_net net;
+    int port_fd;                /* TAP queue, or -1 (loopback) */
+    int64_t starved_since;      /* ms when RX last had no room, 0: not starved */
+    uint32_t pend_len;          /* TAP frame waiting for RX room */
+    uint8_t pend[REF_MAX_FRAME];
+};
+
+struct ref_dp {
+    struct ref_worker w[REF_MAX_QUEUE_PAIRS];
+};
+
+int64_t ref_now_ms(void);
+/* One burst each way: 1 work done, 0 idle, -1 waiting for RX buffers. */
+int ref_fwd_burst(struct ref_worker *w);
+
+#endif

@@ -1,0 +1,73 @@
+/* Guest-physical translation for the datapath, with a one-entry cache of
+ * the region hit last (descriptors of one guest mostly land in the same
+ * region), plus the small helpers every ring kind shares. */
+#include "dp.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+static bool holds(const struct ref_region *r, uint64_t gpa)
+{
+    return gpa >= r->gpa && gpa - r->gpa < r->size;
+}
+
+/* Region holding gpa, trying the cached one first; NULL if none. */
+static const struct ref_region *region_of(const struct ref_mem *m, unsigned *hint,
+                                          uint64_t gpa)
+{
+    if (*hint < m->n && holds(&m->r[*hint], gpa))
+        return &m->r[*hint];
+    for (unsigned i = 0; i < m->n; i++) {
+        if (holds(&m->r[i], gpa)) {
+            *hint = i;
+            return &m->r[i];
+        }
+    }
+    return NULL;
+}
+
+static uint8_t *host(const struct ref_region *r, uint64_t gpa)
+{
+    return (uint8_t *)r->map + r->delta + (gpa - r->gpa);
+}
+
+int ref_xlate(const struct ref_mem *m, unsigned *hint, uint64_t gpa, uint64_t len,
+              struct ref_iovs *io)
+{
+    while (len > 0) {
+        const struct ref_region *r = region_of(m, hint, gpa);
+        if (!r || io->n == REF_IOV_POOL)
+            return -1;
+        uint64_t room = r->size - (gpa - r->gpa);   /* > 0: gpa is inside */
+        uint64_t take = len < room ? len : room;
+        io->v[io->n++] = (struct ref_iov){ host(r, gpa), (uint32_t)take };
+        gpa += take;        /* cannot wrap: gpa + take <= region end */
+        len -= take;
+    }
+    return 0;
+}
+
+void *ref_xlate_one(const struct ref_mem *m, unsigned *hint, uint64_t gpa, uint64_t len)
+{
+    const struct ref_region *r = region_of(m, hint, gpa);
+    if (!r || len > r->size - (gpa - r->gpa))
+        return NULL;
+    return host(r, gpa);
+}
+
+void ref_vq_break(struct ref_vring *v, const char *why)
+{
+    if (!v->dp.broken)
+        ref_log("refnet: ring %u broken: %s (no more work on it until restarted)",
+                v->index, why);
+    v->dp.broken = true;
+    ref_count(&v->dp.st.bad, 1);
+}
+
+void ref_vq_call(const struct ref_vring *v)
+{
+    uint64_t one = 1;
+    if (v->call_fd >= 0 && write(v->call_fd, &one, sizeof one) < 0) {
+        /* a full eventfd counter still wakes the reader: nothing to do */
+    }
+}
