@@ -28,6 +28,8 @@ extern const struct vhc_case vhc_cases_memory[];
 extern const size_t vhc_cases_memory_n;
 extern const struct vhc_case vhc_cases_rings[];
 extern const size_t vhc_cases_rings_n;
+extern const struct vhc_case vhc_cases_datapath[];
+extern const size_t vhc_cases_datapath_n;
 
 /* ---- requests (helpers.c) ---- */
 /* Send a request that always answers; the reply must echo the request and

@@ -14,6 +14,7 @@ static const struct table tables[] = {
     { vhc_cases_negotiation, &vhc_cases_negotiation_n },
     { vhc_cases_memory, &vhc_cases_memory_n },
     { vhc_cases_rings, &vhc_cases_rings_n },
+    { vhc_cases_datapath, &vhc_cases_datapath_n },
 };
 
 static const struct vhc_case **all;

@@ -82,8 +82,9 @@ char *vhc_backend_default(enum vhc_mode mode)
     free(bin);
     if (!q)
         return NULL;
+    /* two queue pairs, so the multiqueue cases run against the baseline too */
     char *cmd = NULL;
-    if (asprintf(&cmd, "%s --socket {socket}%s", q,
+    if (asprintf(&cmd, "%s --socket {socket} --queues 2%s", q,
                  mode == VHC_MODE_CLIENT ? " --client" : "") < 0)
         cmd = NULL;
     free(q);

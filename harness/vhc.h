@@ -47,6 +47,8 @@ struct vhc_case {
     unsigned timeout_s;        /* 0 = 10 */
     unsigned flags;            /* VHC_F_* */
     void (*body)(struct vhc_ctx *ctx);
+    const void *variant;       /* one row of a case family's variant table, read
+                                  by the body as ctx->c->variant; NULL = none */
 };
 
 /* What the body sees. */

@@ -161,9 +161,14 @@ int mfe_net_tx(struct mfe_net *n, const struct mfe_frame *frames, unsigned count
 
 int mfe_net_rx_refill(struct mfe_net *n)
 {
+    return mfe_net_rx_refill_max(n, ~0u);
+}
+
+int mfe_net_rx_refill_max(struct mfe_net *n, unsigned max)
+{
     int posted = 0;
     unsigned need = 1;
-    while (n->rxp.nfree > 0 && mfe_ring_free(&n->rx) >= need) {
+    while ((unsigned)posted < max && n->rxp.nfree > 0 && mfe_ring_free(&n->rx) >= need) {
         unsigned i = n->rxp.free[--n->rxp.nfree];
         struct mfe_buf b = {slot_gpa(&n->rxp, i), n->rxp.slot_len};
         int rc = mfe_ring_add(&n->rx, NULL, 0, &b, 1, i, false);

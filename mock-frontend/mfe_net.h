@@ -81,6 +81,8 @@ int mfe_net_tx(struct mfe_net *n, const struct mfe_frame *frames, unsigned count
 int mfe_net_reclaim_tx(struct mfe_net *n);
 /* Fill every free RX slot; one kick.  Returns buffers posted or -errno. */
 int mfe_net_rx_refill(struct mfe_net *n);
+/* As mfe_net_rx_refill, but post at most max buffers. */
+int mfe_net_rx_refill_max(struct mfe_net *n, unsigned max);
 /* Deliver up to max received frames (without header) in order to cb.  The
  * frame pointer is valid only during the call.  Returns frames delivered;
  * bad packets are counted in rx_errors (and ring errors in rx.errors). */

@@ -172,6 +172,7 @@ int mfe_packed_get_used(struct mfe_ring *r, uint64_t *token, uint32_t *len)
     if (got > s->in_len) {
         mfe_ring_error(r, "used len %u for id %u exceeds the %u bytes posted", got, id,
                        s->in_len);
+        r->long_used++;
         got = s->in_len;
     }
     unsigned pos = r->last_used + s->ndesc;
@@ -203,4 +204,21 @@ bool mfe_packed_enable_cb(struct mfe_ring *r)
 void mfe_packed_disable_cb(struct mfe_ring *r)
 {
     __atomic_store_n(&r->driver_ev->flags, MFE_EVENT_DISABLE, __ATOMIC_RELAXED);
+}
+
+/* The driver event names the descriptor position (and its lap) whose use
+ * should be signalled: n - 1 positions past the next one we read. */
+bool mfe_packed_enable_cb_after(struct mfe_ring *r, uint16_t n)
+{
+    unsigned pos = r->last_used + (unsigned)n - 1;
+    bool wrap = r->used_wrap;
+    if (pos >= r->num) {
+        pos -= r->num;
+        wrap = !wrap;
+    }
+    uint16_t off_wrap = (uint16_t)(pos | (wrap ? 0x8000u : 0));
+    __atomic_store_n(&r->driver_ev->off_wrap, off_wrap, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->driver_ev->flags, MFE_EVENT_DESC, __ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return mfe_packed_has_used(r);
 }

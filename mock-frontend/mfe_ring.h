@@ -126,6 +126,7 @@ struct mfe_ring {
 
     /* counters */
     uint64_t added, completed, kicks, kicks_suppressed, errors;
+    uint64_t long_used;           /* of errors: used len above what was posted */
     char err[160];                /* the last device error */
 };
 
@@ -171,6 +172,12 @@ bool mfe_ring_has_used(const struct mfe_ring *r);
  * the caller polls again instead of sleeping. */
 bool mfe_ring_enable_cb(struct mfe_ring *r);
 void mfe_ring_disable_cb(struct mfe_ring *r);
+/* With event idx: ask for a call only when the device has used n more
+ * entries (split: used_event n - 1 past last_used; packed: the driver event
+ * names the position n - 1 descriptors on, entries of one descriptor each,
+ * as RX buffers are).  Without event idx, or n 0, as mfe_ring_enable_cb.
+ * Returns true when entries are already waiting. */
+bool mfe_ring_enable_cb_after(struct mfe_ring *r, uint16_t n);
 /* Wait up to timeout_ms for call_fd and drain it.  1 signalled, 0 timed
  * out, -errno. */
 int mfe_ring_wait(int call_fd, int timeout_ms);
@@ -186,6 +193,7 @@ int mfe_split_get_used(struct mfe_ring *r, uint64_t *token, uint32_t *len);
 bool mfe_split_has_used(const struct mfe_ring *r);
 bool mfe_split_enable_cb(struct mfe_ring *r);
 void mfe_split_disable_cb(struct mfe_ring *r);
+bool mfe_split_enable_cb_after(struct mfe_ring *r, uint16_t n);
 
 int mfe_packed_init(struct mfe_ring *r, const struct mfe_ring_layout *l);
 int mfe_packed_add(struct mfe_ring *r, const struct mfe_buf *out, unsigned n_out,
@@ -195,6 +203,7 @@ int mfe_packed_get_used(struct mfe_ring *r, uint64_t *token, uint32_t *len);
 bool mfe_packed_has_used(const struct mfe_ring *r);
 bool mfe_packed_enable_cb(struct mfe_ring *r);
 void mfe_packed_disable_cb(struct mfe_ring *r);
+bool mfe_packed_enable_cb_after(struct mfe_ring *r, uint16_t n);
 
 /* shared helpers (mfe_split.c) */
 /* The spec's vring_need_event: has the index moved from old to new_idx past

@@ -226,6 +226,13 @@ void mfe_ring_disable_cb(struct mfe_ring *r)
         mfe_split_disable_cb(r);
 }
 
+bool mfe_ring_enable_cb_after(struct mfe_ring *r, uint16_t n)
+{
+    if (!r->event_idx || n == 0)
+        return mfe_ring_enable_cb(r);
+    return r->packed ? mfe_packed_enable_cb_after(r, n) : mfe_split_enable_cb_after(r, n);
+}
+
 int mfe_ring_wait(int call_fd, int timeout_ms)
 {
     struct pollfd p = {.fd = call_fd, .events = POLLIN};
@@ -375,6 +382,7 @@ int mfe_split_get_used(struct mfe_ring *r, uint64_t *token, uint32_t *len)
     if (e.len > s->in_len) {
         mfe_ring_error(r, "used len %u for id %u exceeds the %u bytes posted", e.len, e.id,
                        s->in_len);
+        r->long_used++;
         e.len = s->in_len;
     }
     *token = s->token;
@@ -400,4 +408,13 @@ void mfe_split_disable_cb(struct mfe_ring *r)
 {
     if (!r->event_idx)
         __atomic_store_n(r->avail_flags, MFE_AVAIL_F_NO_INTERRUPT, __ATOMIC_RELAXED);
+}
+
+/* used_event = E asks for a call when the used index moves past E, that is
+ * when entry E is written: n entries on is last_used + n - 1. */
+bool mfe_split_enable_cb_after(struct mfe_ring *r, uint16_t n)
+{
+    __atomic_store_n(r->used_event, (uint16_t)(r->last_used + n - 1), __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return mfe_split_has_used(r);
 }

@@ -1,0 +1,96 @@
+/* Private to the datapath cases: variants, numbered frames, and the
+ * accounting that says what came back, what was lost, duplicated,
+ * reordered or corrupted.
+ *
+ * Every frame carries its sending pair and a sequence number; its length
+ * and every payload byte follow from (pair, seq), so a received frame is
+ * checked byte for byte against the one that was sent without keeping a
+ * copy. */
+#ifndef VHC_DATAPATH_TRAFFIC_H
+#define VHC_DATAPATH_TRAFFIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cases.h"
+#include "mfe_net.h"
+
+#define DP_MAX_PAIRS  2u
+#define DP_RING       256u     /* every ring's size */
+#define DP_BATCH      32u      /* frames per kick */
+#define DP_STALL_MS   2000     /* no progress for this long: stalled */
+#define DP_SETTLE_MS  100      /* a back end that is done is quiet after this */
+
+/* One row of a variant table: what to negotiate and how to drive it. */
+struct dp_variant {
+    unsigned pairs;          /* queue pairs driven (1 or 2) */
+    bool packed;             /* RING_PACKED */
+    bool indirect;           /* INDIRECT_DESC negotiated, TX posted indirect */
+    bool mrg;                /* MRG_RXBUF negotiated */
+    bool event_idx;          /* EVENT_IDX negotiated */
+    bool split_hdr;          /* TX header and frame in two descriptors */
+    uint32_t max_len;        /* largest frame: 1518, or 9000 (with mrg) */
+};
+
+/* What one pair's TX queue sent and what came back of it. */
+struct dp_stream {
+    uint32_t sent, got, dups, reordered, corrupt;
+    uint32_t next[DP_MAX_PAIRS];   /* per RX pair: lowest seq still in order */
+    uint8_t *seen;                 /* [cap]: times each seq came back */
+    uint32_t cap;
+};
+
+struct dp {
+    struct vhc_ctx *ctx;
+    const struct dp_variant *v;
+    unsigned pairs;
+    struct mfe_net net[DP_MAX_PAIRS];
+    struct dp_stream st[DP_MAX_PAIRS];
+    uint32_t stray;                /* frames no stream can claim */
+    char first_bad[256];           /* the first problem seen, for the message */
+    bool tx_len_noted;             /* the TX used-len remark is in the transcript */
+    uint8_t *batch;                /* DP_BATCH frame buffers */
+};
+
+/* The virtio features a variant negotiates (offered & QEMU 7.2's guest set,
+ * adjusted by the row). */
+uint64_t dp_features(const struct vhc_ctx *ctx, const struct dp_variant *v);
+/* Start the rings as QEMU 7.2 does with the variant's features, build one
+ * driver per pair, and size the streams for up to cap frames each.  RX is
+ * not filled: the caller decides how much to post. */
+void dp_start(struct dp *d, struct vhc_ctx *ctx, const struct dp_variant *v, uint32_t cap);
+void dp_destroy(struct dp *d);
+
+/* Length of frame seq: the boundary sizes first, then a spread over
+ * [60, max_len]. */
+uint32_t dp_frame_len(const struct dp_variant *v, uint32_t seq);
+/* Post up to count next frames of pair p (as many as fit); returns how many. */
+unsigned dp_send(struct dp *d, unsigned p, unsigned count);
+/* Take every received frame of RX pair p into the accounting; returns how
+ * many buffers' worth of frames arrived.  Ends the case on a broken ring. */
+unsigned dp_receive(struct dp *d, unsigned p);
+/* Post up to max RX buffers on pair p (~0u: all free ones). */
+void dp_refill(struct dp *d, unsigned p, unsigned max);
+/* Sleep until some call eventfd of any ring fires, up to ms.  true when one
+ * did (or entries were already waiting). */
+bool dp_wait(struct dp *d, int ms);
+
+/* Send count frames per pair, keeping at most window frames unanswered,
+ * receiving and refilling as it goes, until every frame is back or nothing
+ * moved for DP_STALL_MS.  Returns true when every frame came back. */
+bool dp_pump(struct dp *d, uint32_t count, unsigned window);
+/* Receive (and refill when asked) until nothing moves for ms: what a back
+ * end still has in hand is given time to arrive. */
+void dp_drain(struct dp *d, int ms, bool refill);
+/* The largest window no correct back end needs to drop for: RX buffers
+ * posted divided by the buffers the largest frame takes. */
+unsigned dp_window(const struct dp *d);
+
+/* "pair 0: sent 2000, back 1990, lost 10, duplicated 0, out of order 0,
+ * corrupt 0; ..." and the first problem, into buf. */
+const char *dp_summary(const struct dp *d, char *buf, size_t cap);
+/* Totals over every stream. */
+uint32_t dp_lost(const struct dp *d);
+uint32_t dp_bad(const struct dp *d);   /* duplicated + reordered + corrupt + stray */
+
+#endif
