@@ -30,6 +30,10 @@ extern const struct vhc_case vhc_cases_rings[];
 extern const size_t vhc_cases_rings_n;
 extern const struct vhc_case vhc_cases_datapath[];
 extern const size_t vhc_cases_datapath_n;
+extern const struct vhc_case vhc_cases_faults[];
+extern const size_t vhc_cases_faults_n;
+extern const struct vhc_case vhc_cases_reconnect[];
+extern const size_t vhc_cases_reconnect_n;
 
 /* ---- requests (helpers.c) ---- */
 /* Send a request that always answers; the reply must echo the request and

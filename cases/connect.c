@@ -115,8 +115,9 @@ const struct vhc_case vhc_cases_connect[] = {
         .id = "connect/reconnect-after-close",
         .summary = "after QEMU's init and a close, a new connection is initialised again",
         .rule = "vhost-user.rst, Communication: an optional reconnection mechanism may be "
-                "implemented; QEMU 7.2 behaviour (trace a5): on reconnect it repeats the "
-                "whole init, and the back end must offer the same features",
+                "implemented; QEMU 7.2 behaviour (trace d1, session 2): on a new "
+                "connection it repeats the whole init and expects the same offer (a "
+                "changed feature word would not match what the guest already acked)",
         .steps = "QEMU init; close; reconnect; QEMU init; features equal",
         .body = reconnect_after_close,
     },

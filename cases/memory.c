@@ -153,6 +153,27 @@ static void max_mem_slots(struct vhc_ctx *ctx)
                (unsigned long long)n);
 }
 
+/* The added regions are the memory map: ring 0 laid out inside them is
+ * accepted (an ADDR that translates through no region may be refused, so a
+ * back end that dropped the regions shows here) and keeps its base. */
+static void ring_on_added_memory(struct vhc_ctx *ctx)
+{
+    VHC_OK(ctx, mfe_vq_setup(&ctx->fe, 0, 256));
+    vc_accepts_state(ctx, VHU_REQ_SET_VRING_NUM, 0, 256, "vring.num.accept");
+    vc_accepts_state(ctx, VHU_REQ_SET_VRING_BASE, 0, 9, "vring.base.accept");
+    struct vhu_vring_addr a;
+    mfe_vq_addr(&ctx->fe, 0, &a);
+    struct vhu_msg m, reply;
+    vhu_msg_addr(&m, &a);
+    vc_accepts(ctx, &m, "mem_slots.add");
+    vhu_msg_state(&m, VHU_REQ_GET_VRING_BASE, 0, 0);
+    VHC_OK(ctx, mfe_request(&ctx->fe, &m, &reply));
+    vc_check_reply(ctx, &reply, VHU_REQ_GET_VRING_BASE);
+    VHC_ASSERT(ctx, reply.u.state.index == 0 && reply.u.state.num == 9, "vring.base.roundtrip",
+               "expected GET_VRING_BASE {index 0, num 9} for the ring on added memory; "
+               "got {index %u, num %u}", reply.u.state.index, reply.u.state.num);
+}
+
 static void add_mem_reg_two(struct vhc_ctx *ctx)
 {
     struct vhu_region regions[VHU_MAX_REGIONS];
@@ -171,6 +192,7 @@ static void add_mem_reg_two(struct vhc_ctx *ctx)
                    "expected ack 0 to ADD_MEM_REG of region %u (gpa 0x%llx); got %llu", i,
                    (unsigned long long)regions[i].gpa, (unsigned long long)ack);
     }
+    ring_on_added_memory(ctx);
 }
 
 #define MEM_RULE "vhost-user.rst, SET_MEM_TABLE: the ancillary data carries one fd " \
@@ -283,8 +305,10 @@ const struct vhc_case vhc_cases_memory[] = {
         .id = "memory/add-mem-reg-two",
         .summary = "two ADD_MEM_REG with NEED_REPLY get ack 0 each",
         .rule = "vhost-user.rst, ADD_MEM_REG: one region and exactly one fd per message; "
-                "QEMU 7.2 (trace e2) adds QEMU's two regions this way with NEED_REPLY",
-        .steps = "QEMU init; SET_FEATURES; ADD_MEM_REG x2 (NEED_REPLY); ack 0 each",
+                "QEMU 7.2 (trace e2) adds QEMU's two regions this way with NEED_REPLY, "
+                "then lays its rings out in them",
+        .steps = "QEMU init; SET_FEATURES; ADD_MEM_REG x2 (NEED_REPLY); ack 0 each; ring 0 "
+                 "inside them: NUM 256, BASE 9, ADDR accepted; GET_VRING_BASE = 9",
         .protocol_features = PF(CONFIGURE_MEM_SLOTS) | PF(REPLY_ACK),
         .body = add_mem_reg_two,
     },

@@ -26,7 +26,10 @@ static void protocol_features_reply(struct vhc_ctx *ctx)
 {
     /* vc_probe (requirements) asked once; this checks a second, explicit ask */
     uint64_t pf = vc_get_u64(ctx, VHU_REQ_GET_PROTOCOL_FEATURES);
-    mfe_note(&ctx->fe, "protocol features 0x%llx", (unsigned long long)pf);
+    VHC_ASSERT(ctx, pf == ctx->fe.protocol_features, "protocol_features.stable",
+               "expected the second GET_PROTOCOL_FEATURES to repeat the first, 0x%llx; "
+               "got 0x%llx", (unsigned long long)ctx->fe.protocol_features,
+               (unsigned long long)pf);
 }
 
 static void protocol_features_stable(struct vhc_ctx *ctx)
@@ -39,6 +42,16 @@ static void protocol_features_stable(struct vhc_ctx *ctx)
                "offer 0x%llx; got 0x%llx", (unsigned long long)a, (unsigned long long)b);
 }
 
+/* Wait up to ms for one message into *m: 0, VHU_IO_TIMEOUT or another code. */
+static int recv_within(struct vhc_ctx *ctx, int ms, struct vhu_msg *m)
+{
+    int saved = ctx->fe.timeout_ms;
+    ctx->fe.timeout_ms = ms;
+    int rc = mfe_recv(&ctx->fe, m);
+    ctx->fe.timeout_ms = saved;
+    return rc;
+}
+
 static void need_reply_without_reply_ack(struct vhc_ctx *ctx)
 {
     uint64_t pf = ctx->fe.protocol_features & MFE_QEMU72_PROTOCOL_FEATURES & ~PF(REPLY_ACK);
@@ -46,10 +59,16 @@ static void need_reply_without_reply_ack(struct vhc_ctx *ctx)
     struct vhu_msg m, reply;
     vhu_msg_init(&m, VHU_REQ_SET_OWNER, VHU_FLAG_NEED_REPLY);
     VHC_OK(ctx, mfe_send(&ctx->fe, &m));
-    int rc = mfe_expect_silence(&ctx->fe, VC_SILENCE_MS);
+    int rc = recv_within(ctx, VC_SILENCE_MS, &reply);
     if (rc == 0) {
-        /* an ack anyway: tolerated if it is a well-formed one */
+        /* an ack anyway: tolerated only if it is a well-formed one */
+        vhu_msg_close_fds(&reply);
         mfe_note(&ctx->fe, "back end acked although REPLY_ACK was not negotiated");
+        vc_check_reply(ctx, &reply, VHU_REQ_SET_OWNER);
+        VHC_ASSERT(ctx, reply.hdr.size == 8 && reply.u.u64 == 0, "reply_ack.value",
+                   "expected an unasked ack to SET_OWNER to be 8 bytes of 0 (it "
+                   "succeeded); got size %u value %llu", reply.hdr.size,
+                   (unsigned long long)reply.u.u64);
     } else {
         VHC_ASSERT(ctx, rc == VHU_IO_TIMEOUT, "conn.alive",
                    "expected silence or an ack after SET_OWNER; got: %s", vhu_io_strerror(rc));
@@ -58,6 +77,9 @@ static void need_reply_without_reply_ack(struct vhc_ctx *ctx)
     vhu_msg_init(&m, VHU_REQ_GET_FEATURES, 0);
     VHC_OK(ctx, mfe_request(&ctx->fe, &m, &reply));
     vc_check_reply(ctx, &reply, VHU_REQ_GET_FEATURES);
+    VHC_ASSERT(ctx, reply.u.u64 == ctx->fe.features, "features.stable",
+               "expected the GET_FEATURES reply to repeat the offer 0x%016llx; got 0x%016llx",
+               (unsigned long long)ctx->fe.features, (unsigned long long)reply.u.u64);
 }
 
 /* QEMU's protocol features with REPLY_ACK, on a connection with no init */
@@ -109,12 +131,20 @@ static void no_reply_without_need_reply(struct vhc_ctx *ctx)
     vc_expect_silence(ctx, "reply.unsolicited", "SET_FEATURES without NEED_REPLY");
 }
 
+/* NOINIT on purpose: a back end whose GET_QUEUE_NUM fails QEMU's init would
+ * otherwise end before the body; here the answer itself is judged. */
 static void get_queue_num(struct vhc_ctx *ctx)
 {
+    vc_set_protocol(ctx, ctx->fe.protocol_features & MFE_QEMU72_PROTOCOL_FEATURES);
     uint64_t qn = vc_get_u64(ctx, VHU_REQ_GET_QUEUE_NUM);
     VHC_ASSERT(ctx, qn >= 1, "queue_num.min",
                "expected GET_QUEUE_NUM >= 1 (a net device has at least one queue pair); "
                "got %llu", (unsigned long long)qn);
+    /* QEMU sizes the device from one answer: a second must agree */
+    uint64_t again = vc_get_u64(ctx, VHU_REQ_GET_QUEUE_NUM);
+    VHC_ASSERT(ctx, again == qn, "queue_num.stable",
+               "expected a second GET_QUEUE_NUM to repeat %llu; got %llu",
+               (unsigned long long)qn, (unsigned long long)again);
 }
 
 static void queue_num_before_set_protocol(struct vhc_ctx *ctx)
@@ -217,7 +247,8 @@ const struct vhc_case vhc_cases_negotiation[] = {
         .summary = "GET_FEATURES is answered with flags 0x5 and an 8-byte u64",
         .rule = "vhost-user.rst, Communication and GET_FEATURES: the request requires a "
                 "reply; the reply echoes the request code, sets version 1 and REPLY, "
-                "and carries a u64",
+                "and carries a u64; QEMU (hw/virtio/vhost-user.c, vhost_user_read_header) "
+                "drops the connection on reply flags other than exactly 0x5",
         .steps = "connect; GET_FEATURES; check request 1, flags 0x5, size 8",
         .flags = VHC_F_NOINIT,
         .body = get_features_reply,
@@ -237,7 +268,8 @@ const struct vhc_case vhc_cases_negotiation[] = {
         .summary = "GET_PROTOCOL_FEATURES is answered with flags 0x5 and a u64",
         .rule = "vhost-user.rst, GET_PROTOCOL_FEATURES: legal when bit 30 is offered, "
                 "answered even before SET_FEATURES; reply flags 0x5, 8-byte u64",
-        .steps = "GET_FEATURES; GET_PROTOCOL_FEATURES twice; check each reply",
+        .steps = "GET_FEATURES; GET_PROTOCOL_FEATURES twice; check each reply; the "
+                 "second repeats the first",
         .features = PROTO,
         .flags = VHC_F_NOINIT,
         .body = protocol_features_reply,
@@ -261,8 +293,9 @@ const struct vhc_case vhc_cases_negotiation[] = {
                 "so the weakest check: silence or one well-formed ack, then the next "
                 "reply is the answer to the next request",
         .steps = "SET_PROTOCOL_FEATURES without REPLY_ACK; SET_OWNER with NEED_REPLY; "
-                 "silence or an ack; GET_FEATURES answered",
-        .protocol_features = PF(REPLY_ACK),
+                 "silence or a well-formed ack 0 (request 3, flags 0x5, 8 bytes); "
+                 "GET_FEATURES answered with the offer",
+        .features = PROTO,   /* SET_PROTOCOL_FEATURES must be legal */
         .flags = VHC_F_NOINIT,
         .body = need_reply_without_reply_ack,
     },
@@ -318,11 +351,14 @@ const struct vhc_case vhc_cases_negotiation[] = {
     },
     {
         .id = "negotiation/get-queue-num",
-        .summary = "GET_QUEUE_NUM answers at least 1",
+        .summary = "GET_QUEUE_NUM answers at least 1, the same each time",
         .rule = "vhost-user.rst, Multiple queue support / GET_QUEUE_NUM: with MQ the "
-                "back end reports how many queues it supports; a net device has >= 1",
-        .steps = "QEMU init; GET_QUEUE_NUM; reply flags 0x5, value >= 1",
+                "back end reports how many queues it supports; a net device has >= 1; "
+                "QEMU 7.2 (trace a1) asks right after SET_PROTOCOL_FEATURES",
+        .steps = "GET_(PROTOCOL_)FEATURES; SET_PROTOCOL_FEATURES (QEMU's mask); "
+                 "GET_QUEUE_NUM twice: flags 0x5, value >= 1, both equal",
         .protocol_features = PF(MQ),
+        .flags = VHC_F_NOINIT,
         .body = get_queue_num,
     },
     {

@@ -4,6 +4,10 @@
 
 #include "cases.h"
 
+/* cases/replay.c */
+extern const struct vhc_case vhc_cases_replay[];
+extern const size_t vhc_cases_replay_n;
+
 struct table {
     const struct vhc_case *v;
     const size_t *n;
@@ -15,6 +19,9 @@ static const struct table tables[] = {
     { vhc_cases_memory, &vhc_cases_memory_n },
     { vhc_cases_rings, &vhc_cases_rings_n },
     { vhc_cases_datapath, &vhc_cases_datapath_n },
+    { vhc_cases_faults, &vhc_cases_faults_n },
+    { vhc_cases_reconnect, &vhc_cases_reconnect_n },
+    { vhc_cases_replay, &vhc_cases_replay_n },
 };
 
 static const struct vhc_case **all;

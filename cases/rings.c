@@ -32,26 +32,46 @@ static void bases_all(uint16_t *b, unsigned n, uint16_t first, uint16_t step)
         b[i] = (uint16_t)(first + i * step);
 }
 
+/* Distinct bases per ring (17, 22, ...) so a back end that mixes rings up,
+ * or answers one ring's base for all, is caught. */
 static void base_roundtrip(struct vhc_ctx *ctx)
 {
     uint16_t want[MFE_MAX_VQ], got[MFE_MAX_VQ];
-    bases_all(want, vc_nvq(ctx), 17, 0);
+    bases_all(want, vc_nvq(ctx), 17, 5);
     vc_start(ctx, want, false);
     vc_stop(ctx, got);
     vc_check_bases(ctx, got, want, vc_nvq(ctx), "vring.base.roundtrip");
 }
 
+/* Host-side stop/cont: QEMU's vhost_virtqueue_stop stores the GET_VRING_BASE
+ * answer as the queue's last_avail_idx and vhost_virtqueue_start sends that
+ * back with SET_VRING_BASE. */
 static void base_roundtrip_restart(struct vhc_ctx *ctx)
 {
     uint16_t want[MFE_MAX_VQ], got[MFE_MAX_VQ], again[MFE_MAX_VQ];
-    bases_all(want, vc_nvq(ctx), 17, 0);
+    bases_all(want, vc_nvq(ctx), 17, 5);
     vc_start(ctx, want, false);
     vc_stop(ctx, got);
     vc_check_bases(ctx, got, want, vc_nvq(ctx), "vring.base.roundtrip");
-    /* host-side restart: QEMU hands back what it saved (trace c1) */
     vc_start(ctx, got, true);
     vc_stop(ctx, again);
     vc_check_bases(ctx, again, want, vc_nvq(ctx), "vring.base.restart");
+}
+
+/* Guest-side restart (driver unbind/rebind, trace c1): the device was reset,
+ * so QEMU starts again from 0 although the back end last reported 17+.  A
+ * back end that keeps its old position instead of taking SET_VRING_BASE
+ * would process stale ring entries. */
+static void base_restart_zero(struct vhc_ctx *ctx)
+{
+    uint16_t first[MFE_MAX_VQ], got[MFE_MAX_VQ], zero[MFE_MAX_VQ] = { 0 };
+    bases_all(first, vc_nvq(ctx), 17, 5);
+    vc_start(ctx, first, false);
+    vc_stop(ctx, got);
+    vc_check_bases(ctx, got, first, vc_nvq(ctx), "vring.base.roundtrip");
+    vc_start(ctx, NULL, true);
+    vc_stop(ctx, got);
+    vc_check_bases(ctx, got, zero, vc_nvq(ctx), "vring.base.restart");
 }
 
 static void two_queue_pairs(struct vhc_ctx *ctx)
@@ -148,13 +168,27 @@ static void num_too_large(struct vhc_ctx *ctx) { bad_num(ctx, 65536); }
 
 /* ---- addresses ---- */
 
+/* Ring 1 is the TX queue: a back end consumes what is available there on
+ * its own, so one buffer made available makes it read a descriptor. */
+#define TX_RING 1
+
+/* Make descriptor 0 available on ring idx (split layout: flags, idx, ring[]). */
+static void make_one_available(struct vhc_ctx *ctx, unsigned idx)
+{
+    uint16_t *avail = mfe_gpa(&ctx->fe.mem, ctx->fe.vq[idx].avail_gpa, 6);
+    VHC_ASSERT(ctx, avail != NULL, "frontend.mem", "avail ring of %u not in memory", idx);
+    avail[2] = 0;   /* ring[0] = descriptor 0 */
+    __atomic_store_n(&avail[1], (uint16_t)1, __ATOMIC_RELEASE);
+}
+
 /* Refused at SET_VRING_ADDR, or (a back end may translate late) at the
- * kick, or never used: a kick must not bring the back end down. */
+ * kick, or never used: a kick with a buffer available must not bring the
+ * back end down or make it write anywhere. */
 static void addr_outside_memory(struct vhc_ctx *ctx)
 {
     struct vhu_vring_addr a;
-    vc_ring_prepare(ctx, 0);
-    mfe_vq_addr(&ctx->fe, 0, &a);
+    vc_ring_prepare(ctx, TX_RING);
+    mfe_vq_addr(&ctx->fe, TX_RING, &a);
     uint64_t end = 0;
     for (unsigned i = 0; i < ctx->fe.mem.nregions; i++) {
         const struct mfe_region *r = &ctx->fe.mem.regions[i];
@@ -167,14 +201,15 @@ static void addr_outside_memory(struct vhc_ctx *ctx)
     mfe_note(&ctx->fe, "desc uaddr 0x%llx outside every region", (unsigned long long)a.desc);
     enum vhc_reject r = vhc_send_invalid(ctx, &m);
     if (r == VHC_REJ_ACCEPTED || r == VHC_REJ_IGNORED) {
-        int kick = ctx->fe.vq[0].kick;
-        vhu_msg_u64(&m, VHU_REQ_SET_VRING_KICK, 0);
+        int kick = ctx->fe.vq[TX_RING].kick;
+        make_one_available(ctx, TX_RING);
+        vhu_msg_u64(&m, VHU_REQ_SET_VRING_KICK, TX_RING);
         vhu_msg_add_fd(&m, kick);
         r = vhc_send_invalid(ctx, &m);
         uint64_t one = 1;
         if ((r == VHC_REJ_ACCEPTED || r == VHC_REJ_IGNORED)
             && write(kick, &one, sizeof one) == sizeof one) {
-            mfe_note(&ctx->fe, "kicked ring 0");
+            mfe_note(&ctx->fe, "kicked ring %u with descriptor 0 available", TX_RING);
             vc_expect_silence(ctx, "vring.addr", "a kick of a ring outside memory");
         }
     }
@@ -267,22 +302,35 @@ const struct vhc_case vhc_cases_rings[] = {
     },
     {
         .id = "rings/base-roundtrip",
-        .summary = "SET_VRING_BASE 17, no traffic, GET_VRING_BASE returns 17",
+        .summary = "SET_VRING_BASE 17, 22, no traffic, GET_VRING_BASE returns 17, 22",
         .rule = "vhost-user.rst, SET/GET_VRING_BASE: SET gives the next available index, "
                 "GET returns the back end's position; with no buffers made available the "
-                "position has not moved",
-        .steps = "QEMU init; start with base 17 on every ring; stop; bases 17",
+                "position has not moved (each ring keeps its own)",
+        .steps = "QEMU init; start with bases 17, 22; stop; bases 17, 22",
         .body = base_roundtrip,
     },
     {
         .id = "rings/base-roundtrip-restart",
         .summary = "stop, start again with the saved bases, stop: the same bases",
-        .rule = "QEMU 7.2 behaviour (trace c1): a host-side restart passes the saved "
-                "GET_VRING_BASE values back through SET_VRING_BASE; without traffic the "
-                "second stop returns them again",
-        .steps = "start 17; stop; start with the bases got; stop; bases 17",
+        .rule = "QEMU behaviour (hw/virtio/vhost.c): vhost_virtqueue_stop saves the "
+                "GET_VRING_BASE answer as last_avail_idx, vhost_virtqueue_start sends it "
+                "back in SET_VRING_BASE, so a host-side stop/cont (or a reconnect, trace "
+                "d1: SET_VRING_BASE 11) resumes where the back end stopped; without "
+                "traffic the second stop returns the same bases",
+        .steps = "start 17, 22; stop; start with the bases got; stop; bases 17, 22",
         .timeout_s = 45,
         .body = base_roundtrip_restart,
+    },
+    {
+        .id = "rings/base-restart-zero",
+        .summary = "after a stop at 17, 22 a restart from base 0 reports 0",
+        .rule = "QEMU 7.2 behaviour (trace c1): after the guest driver is unbound and "
+                "bound again the device restarts with SET_VRING_BASE 0 although "
+                "GET_VRING_BASE said 15; vhost-user.rst SET_VRING_BASE: the new base "
+                "replaces the old position",
+        .steps = "start 17, 22; stop; bases 17, 22; start with bases 0; stop; bases 0",
+        .timeout_s = 45,
+        .body = base_restart_zero,
     },
     {
         .id = "rings/two-queue-pairs",
@@ -368,9 +416,9 @@ const struct vhc_case vhc_cases_rings[] = {
                 "cannot be translated.  The spec does not say when a back end must "
                 "translate, so the weakest check: refused at ADDR or KICK, or accepted "
                 "and never used (a kick does not bring the back end down)",
-        .steps = "QEMU init; features, table, NUM/BASE of ring 0; SET_VRING_ADDR with "
-                 "desc 1 GiB past memory; if accepted SET_VRING_KICK and a kick; "
-                 "new connection served",
+        .steps = "QEMU init; features, table, NUM/BASE of ring 1 (TX); SET_VRING_ADDR "
+                 "with desc 1 GiB past memory; if accepted: descriptor 0 made available, "
+                 "SET_VRING_KICK and a kick; silence; new connection served",
         .body = addr_outside_memory,
     },
     {

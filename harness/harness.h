@@ -111,6 +111,28 @@ void vhc_backend_stop(struct vhc_backend *b, int grace_ms);
 char *vhc_backend_tail(const struct vhc_backend *b);
 char *vhc_log_tail(const char *path);
 
+/* ---- the case child's requests: kill, restart, tell (control.c) ---- */
+struct vhc_control {
+    int fd;                    /* the runner's end; -1 when closed */
+    const char *tmpl;          /* back-end command template; NULL with --socket */
+    const char *sock;          /* socket path ({socket}) */
+    enum vhc_mode mode;
+    struct vhc_backend *be;    /* the running back end */
+    const char *log;           /* its log; a restart keeps the old one as log.N */
+    unsigned kills, restarts;
+    char crashed[192];         /* it had crashed on its own before a kill or
+                                  restart came: judged as a crash all the same */
+    long messages;             /* "tell messages N"; -1 when not told */
+    char line[256];            /* a request being read */
+    size_t len;
+};
+
+void vhc_control_init(struct vhc_control *c, int fd, const char *tmpl, const char *sock,
+                      enum vhc_mode mode, struct vhc_backend *be, const char *log);
+/* Serve every complete request waiting on c->fd.  Returns -1 once the
+ * child closed its end (c->fd is then closed and -1). */
+int vhc_control_serve(struct vhc_control *c);
+
 /* ---- the runner (runner.c) ---- */
 #define VHC_MAX_FILTERS 16u
 
@@ -122,8 +144,17 @@ struct vhc_run_opts {
     unsigned nfilter;
     const char *expect_file;
     const char *tap_file;
+    const char *junit_file;    /* --junit FILE, or NULL (report.h) */
+    const char *html_file;     /* --html FILE, or NULL */
     double timeout_scale;
     bool list_only;
+    /* --profile / --profile-file: the QEMU profiles every case runs under
+     * (none = mfe_profile_current(), qemu-7.2); with several, each case runs
+     * once per profile and its TAP id gets "@NAME" */
+    const struct mfe_profile *profiles[MFE_PROFILE_MAX + 1];
+    unsigned nprofiles;
+    const char *fault;         /* --fault SPEC: applied in every case */
+    int fault_matrix;          /* --fault-matrix KIND (enum mfe_fault_kind), 0 = off */
 };
 
 /* Exit status: 0 no unexpected failure, 1 some, 2 usage / setup error;

@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "harness.h"
+#include "replay_cmd.h"
+#include "report.h"
+#include "mfe_fault.h"
 
 #define EXIT_USAGE 2
 
@@ -16,6 +19,10 @@ static const char usage_main[] =
     "  list [GLOB]     case ids with their summaries\n"
     "  explain CASE    the spec rule, steps and features a case needs\n"
     "  run [OPTIONS]   run cases against a back end; TAP 14 on stdout\n"
+    "  replay TRACE    replay a recorded trace against a back end\n"
+    "  record --listen A --connect B  proxy that records a front end's trace\n"
+    "  report --junit FILE|--html FILE TAP...  one report from saved runs\n"
+    "  profiles        the bundled QEMU profiles (--profile NAME)\n"
     "\n"
     "'vhost-conform COMMAND --help' describes a command's options.\n"
     "Exit status: 0 nothing failed unexpectedly, 1 a case failed, 2 usage error.\n";
@@ -30,11 +37,23 @@ static const char usage_run[] =
     "  --filter GLOB             only cases whose id matches (repeatable: any)\n"
     "  --expect FILE             known failures: 'CASE[@mode] VERDICT reason' lines\n"
     "  --tap FILE                also write the TAP to FILE\n"
+    "  --junit FILE              also write JUnit XML to FILE\n"
+    "  --html FILE               also write an HTML report to FILE\n"
     "  --timeout-scale X         multiply every case's deadline by X (default 1)\n"
-    "  --list-only               print the selected cases and exit\n";
+    "  --list-only               print the selected cases and exit\n"
+    "  --fault KIND@N|KIND@REQ   break every case at its Nth message (or first REQ):\n"
+    "                            cut, truncate, corrupt, delay[:MS], kill (exploring)\n"
+    "  --fault-matrix KIND       one test per message of a clean init+start+stop:\n"
+    "                            the fault there, then a fresh connection must work\n"
+    "  --profile NAME|all        imitate this QEMU version (default qemu-7.2; see\n"
+    "                            'vhost-conform profiles'); repeatable; 'all' runs\n"
+    "                            every case once per profile, ids suffixed @NAME\n"
+    "  --profile-file PATH       a profile of your own (format: see any bundled one,\n"
+    "                            'vhost-conform profiles --show NAME')\n";
 
 static const char usage_list[] = "usage: vhost-conform list [GLOB]\n";
 static const char usage_explain[] = "usage: vhost-conform explain CASE\n";
+static const char usage_profiles[] = "usage: vhost-conform profiles [--show NAME]\n";
 
 static int usage(const char *text, int rc)
 {
@@ -138,7 +157,89 @@ static int cmd_explain(int argc, char **argv)
     return 0;
 }
 
+/* ---- profiles ---- */
+
+static int show_profile(const char *name)
+{
+    for (unsigned i = 0; i < mfe_profile_nsources; i++)
+        if (strcmp(mfe_profile_sources[i].name, name) == 0) {
+            fputs(mfe_profile_sources[i].text, stdout);
+            return 0;
+        }
+    fprintf(stderr, "vhost-conform: no profile '%s' (see 'vhost-conform profiles')\n", name);
+    return EXIT_USAGE;
+}
+
+static int cmd_profiles(int argc, char **argv)
+{
+    if (wants_help(argc, argv))
+        return usage(usage_profiles, 0);
+    if (argc == 3 && strcmp(argv[1], "--show") == 0)
+        return show_profile(argv[2]);
+    if (argc != 1)
+        return usage(usage_profiles, EXIT_USAGE);
+    for (unsigned i = 0; i < mfe_profile_count(); i++) {
+        const struct mfe_profile *p = mfe_profile_at(i);
+        printf("%-12s %s%s\n", p->name, p->description,
+               strcmp(p->name, MFE_PROFILE_DEFAULT) == 0 ? " (default)" : "");
+    }
+    return 0;
+}
+
 /* ---- run ---- */
+
+/* --profile NAME|all */
+static int add_profile(const char *name, struct vhc_run_opts *o)
+{
+    bool all = strcmp(name, "all") == 0;
+    const struct mfe_profile *one = all ? NULL : mfe_profile_find(name);
+    if (!all && !one) {
+        fprintf(stderr, "vhost-conform: no profile '%s' (see 'vhost-conform profiles')\n",
+                name);
+        return -1;
+    }
+    for (unsigned i = 0; i < mfe_profile_count() && o->nprofiles <= MFE_PROFILE_MAX; i++)
+        if (all || mfe_profile_at(i) == one)
+            o->profiles[o->nprofiles++] = mfe_profile_at(i);
+    return 0;
+}
+
+/* --profile-file PATH: kept here for the whole run */
+static int add_profile_file(const char *path, struct vhc_run_opts *o)
+{
+    static struct mfe_profile loaded[4];
+    static unsigned nloaded;
+    char err[512];
+    if (nloaded == sizeof loaded / sizeof loaded[0] || o->nprofiles > MFE_PROFILE_MAX)
+        return -1;
+    if (mfe_profile_load_file(path, &loaded[nloaded], err, sizeof err) < 0) {
+        fprintf(stderr, "vhost-conform: %s\n", err);
+        return -1;
+    }
+    o->profiles[o->nprofiles++] = &loaded[nloaded++];
+    return 0;
+}
+
+/* --fault SPEC: checked here, applied by the runner */
+static int parse_fault(const char *spec, struct vhc_run_opts *o)
+{
+    struct mfe_fault ft;
+    char err[256];
+    if (mfe_fault_parse(spec, &ft, err, sizeof err) < 0) {
+        fprintf(stderr, "vhost-conform: %s\n", err);
+        return -1;
+    }
+    o->fault = spec;
+    return 0;
+}
+
+/* --fault-matrix cut|truncate|corrupt|delay|kill */
+static int parse_fault_matrix(const char *kind, struct vhc_run_opts *o)
+{
+    int k = mfe_fault_kind_parse(kind);
+    o->fault_matrix = k > 0 ? k : 0;
+    return k > 0 ? 0 : -1;
+}
 
 static int parse_mode(const char *s, enum vhc_mode *m)
 {
@@ -159,7 +260,9 @@ static int parse_scale(const char *s, double *x)
 }
 
 enum { OPT_BACKEND = 256, OPT_SOCKET, OPT_MODE, OPT_FILTER, OPT_EXPECT, OPT_TAP,
-       OPT_SCALE, OPT_LIST_ONLY, OPT_HELP };
+       OPT_JUNIT, OPT_HTML,
+       OPT_SCALE, OPT_LIST_ONLY, OPT_PROFILE, OPT_PROFILE_FILE, OPT_FAULT, OPT_FAULT_MATRIX,
+       OPT_HELP };
 
 static const struct option run_options[] = {
     { "backend", required_argument, NULL, OPT_BACKEND },
@@ -168,8 +271,14 @@ static const struct option run_options[] = {
     { "filter", required_argument, NULL, OPT_FILTER },
     { "expect", required_argument, NULL, OPT_EXPECT },
     { "tap", required_argument, NULL, OPT_TAP },
+    { "junit", required_argument, NULL, OPT_JUNIT },
+    { "html", required_argument, NULL, OPT_HTML },
     { "timeout-scale", required_argument, NULL, OPT_SCALE },
     { "list-only", no_argument, NULL, OPT_LIST_ONLY },
+    { "profile", required_argument, NULL, OPT_PROFILE },
+    { "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
+    { "fault", required_argument, NULL, OPT_FAULT },
+    { "fault-matrix", required_argument, NULL, OPT_FAULT_MATRIX },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
 };
@@ -188,8 +297,14 @@ static int take_option(int opt, const char *arg, struct vhc_run_opts *o)
         return 0;
     case OPT_EXPECT: o->expect_file = arg; return 0;
     case OPT_TAP: o->tap_file = arg; return 0;
+    case OPT_JUNIT: o->junit_file = arg; return 0;
+    case OPT_HTML: o->html_file = arg; return 0;
     case OPT_SCALE: return parse_scale(arg, &o->timeout_scale);
     case OPT_LIST_ONLY: o->list_only = true; return 0;
+    case OPT_PROFILE: return add_profile(arg, o);
+    case OPT_PROFILE_FILE: return add_profile_file(arg, o);
+    case OPT_FAULT: return parse_fault(arg, o);
+    case OPT_FAULT_MATRIX: return parse_fault_matrix(arg, o);
     case OPT_HELP: return 1;
     default: return -1;
     }
@@ -219,6 +334,10 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "vhost-conform: --backend and --socket exclude each other\n");
         return EXIT_USAGE;
     }
+    if (o.fault && o.fault_matrix) {
+        fprintf(stderr, "vhost-conform: --fault and --fault-matrix exclude each other\n");
+        return EXIT_USAGE;
+    }
     return vhc_run(&o);
 }
 
@@ -227,6 +346,8 @@ static const struct {
     int (*fn)(int argc, char **argv);
 } commands[] = {
     { "list", cmd_list }, { "explain", cmd_explain }, { "run", cmd_run },
+    { "replay", vhc_cmd_replay }, { "record", vhc_cmd_record },
+    { "profiles", cmd_profiles }, { "report", vhc_cmd_report },
 };
 
 int main(int argc, char **argv)

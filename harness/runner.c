@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "report.h"
+#include "mfe_fault.h"
 
 #define DEFAULT_TIMEOUT_S 30u
 #define FIRST_CONNECT_MS  5000    /* the back end may still be starting */
@@ -48,6 +50,7 @@ struct run {
     const struct vhc_run_opts *o;
     struct vhc_expectations expect;
     FILE *tap;                 /* --tap FILE, or NULL */
+    struct vhc_report_out *report;  /* --junit / --html, or NULL */
     char *tmpl;                /* back-end command template; NULL with --socket */
     const struct vhc_case **sel;
     size_t nsel;
@@ -55,6 +58,11 @@ struct run {
     bool unexpected;
     struct vhc_ctx ctx;        /* large (the front end's transcript): not on the stack */
     struct slot s;
+    struct vhc_control ctl;    /* the case child's kill / restart requests */
+    struct mfe_fault fault;    /* --fault, copied into every case child */
+    bool has_fault;
+    struct vhc_case **matrix;  /* --fault-matrix: the generated points */
+    size_t nmatrix;
 };
 
 static double now_s(void)
@@ -164,8 +172,9 @@ static void slot_close(struct slot *s)
 
 /* ---- the case child ---- */
 
-static void child_main(struct run *run, int result_fd) __attribute__((noreturn));
-static void child_main(struct run *run, int result_fd)
+static void child_main(struct run *run, int result_fd, int control_fd)
+    __attribute__((noreturn));
+static void child_main(struct run *run, int result_fd, int control_fd)
 {
     setpgid(0, 0);
     /* A sanitizer's report or an abort message is the diagnosis of a front
@@ -178,6 +187,7 @@ static void child_main(struct run *run, int result_fd)
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     run->ctx.result_fd = result_fd;
+    run->ctx.control_fd = control_fd;
     vhc_run_child(&run->ctx);
 }
 
@@ -189,7 +199,13 @@ static void ctx_prepare(struct run *run, const struct vhc_case *c)
     ctx->mode = run->o->mode;
     ctx->socket_path = run->s.sock;
     ctx->backend_pgid = run->s.be.pid;
+    ctx->control_fd = -1;
     mfe_init(&ctx->fe, FIRST_CONNECT_MS);
+    if (run->has_fault) {   /* the child's copy: each case counts from 1 */
+        run->fault.kill = vhc_backend_kill_hook;
+        run->fault.kill_arg = ctx;
+        ctx->fe.fault = &run->fault;
+    }
     if (run->o->mode == VHC_MODE_CLIENT) {
         ctx->fe.role = MFE_LISTEN;
         mfe_adopt_listener(&ctx->fe, run->s.listen_fd, run->s.sock);
@@ -199,9 +215,10 @@ static void ctx_prepare(struct run *run, const struct vhc_case *c)
     }
 }
 
-/* Read the record until EOF or the deadline.  Returns 0 at EOF, 1 on
- * timeout, -1 when interrupted. */
-static int read_record(int fd, double deadline, char **buf, size_t *len)
+/* Read the record until EOF or the deadline, serving the child's control
+ * requests meanwhile.  Returns 0 at EOF, 1 on timeout, -1 when interrupted. */
+static int read_record(int fd, struct vhc_control *ctl, double deadline, char **buf,
+                       size_t *len)
 {
     size_t cap = 0;
     for (;;) {
@@ -210,10 +227,13 @@ static int read_record(int fd, double deadline, char **buf, size_t *len)
         double left = deadline - now_s();
         if (left <= 0)
             return 1;
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        int rc = poll(&p, 1, (int)(left * 1000) + 1);
-        if (rc <= 0)
-            continue;   /* timeout or EINTR: the checks above decide */
+        struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+                               { .fd = ctl->fd, .events = POLLIN } };
+        int rc = poll(p, ctl->fd >= 0 ? 2 : 1, (int)(left * 1000) + 1);
+        if (rc > 0 && ctl->fd >= 0 && p[1].revents)
+            vhc_control_serve(ctl);
+        if (rc <= 0 || !p[0].revents)
+            continue;   /* timeout, EINTR or a request: the checks above decide */
         if (*len + 4096 > cap && cap < RECORD_MAX) {
             cap = cap ? cap * 2 : 8192;
             char *b = realloc(*buf, cap + 1);
@@ -267,23 +287,34 @@ static void judge_child(struct vhc_result *r, bool timed_out, bool ended, const 
 /* Fork the case, collect its record, judge it. */
 static int run_child(struct run *run, const struct vhc_case *c, struct vhc_result *r)
 {
-    int p[2];
+    int p[2], cp[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return -1;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cp) < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         close(p[0]);
         close(p[1]);
+        close(cp[0]);
+        close(cp[1]);
         return -1;
     }
     if (pid == 0) {
         close(p[0]);
-        child_main(run, p[1]);
+        close(cp[0]);
+        child_main(run, p[1], cp[1]);
     }
     setpgid(pid, pid);
     run->s.child = pid;
     close(p[1]);
+    close(cp[1]);
+    vhc_control_init(&run->ctl, cp[0], run->tmpl, run->s.sock, run->o->mode, &run->s.be,
+                     run->s.log);
     if (run->s.listen_fd >= 0) {   /* the child owns it now */
         close(run->s.listen_fd);
         run->s.listen_fd = -1;
@@ -292,8 +323,11 @@ static int run_child(struct run *run, const struct vhc_case *c, struct vhc_resul
     double deadline = now_s() + limit;
     char *rec = NULL;
     size_t len = 0;
-    int rc = read_record(p[0], deadline, &rec, &len);
+    int rc = read_record(p[0], &run->ctl, deadline, &rec, &len);
     close(p[0]);
+    if (run->ctl.fd >= 0)
+        close(run->ctl.fd);
+    run->ctl.fd = -1;
     siginfo_t si;
     bool ended = rc == 0 && child_ended(pid, deadline, &si);
     if (!interrupted)
@@ -306,12 +340,17 @@ static int run_child(struct run *run, const struct vhc_case *c, struct vhc_resul
 /* After the case: did the back end crash during it (or on the way down)? */
 static void judge_backend(struct run *run, struct vhc_result *r)
 {
-    char why[128];
+    char why[sizeof run->ctl.crashed];
     /* the tail as the case left it, before shutdown chatter buries it */
     if (run->tmpl)
         r->backend_tail = vhc_backend_tail(&run->s.be);
     vhc_backend_stop(&run->s.be, interrupted ? 200 : STOP_GRACE_MS);
-    if (vhc_backend_crashed(&run->s.be, why, sizeof why)) {
+    bool crashed = vhc_backend_crashed(&run->s.be, why, sizeof why);
+    if (!crashed && run->ctl.crashed[0]) {   /* before the case killed it on purpose */
+        snprintf(why, sizeof why, "%s", run->ctl.crashed);
+        crashed = true;
+    }
+    if (crashed) {
         char was[sizeof r->reason];
         snprintf(was, sizeof was, "%s", r->reason);
         snprintf(r->reason, sizeof r->reason, "%s (case said %s%s%.700s)", why,
@@ -384,6 +423,7 @@ static void emit(struct run *run, const struct vhc_tap_item *it)
         vhc_tap_item(run->tap, it);
         fflush(run->tap);
     }
+    vhc_report_item(run->report, it);
 }
 
 static void progress(const struct run *run, const struct vhc_tap_item *it)
@@ -404,8 +444,38 @@ static bool selected(const struct vhc_run_opts *o, const char *id)
     return o->nfilter == 0;
 }
 
+/* --fault-matrix: run the clean sequence once to learn how many messages
+ * it sends, then one case per message: faults/KIND@1 ... faults/KIND@N. */
+static int select_matrix(struct run *run)
+{
+    struct vhc_result r = { .verdict = VHC_NOTRUN };
+    if (run_case(run, &vhc_fault_clean_case, &r) < 0 || r.verdict != VHC_PASS ||
+        run->ctl.messages <= 0) {
+        fprintf(stderr, "vhost-conform: the clean sequence the fault matrix walks did not "
+                        "pass (%s: %s)\n", vhc_verdict_name(r.verdict), r.reason);
+        vhc_result_free(&r);
+        return -1;
+    }
+    vhc_result_free(&r);
+    size_t n = (size_t)run->ctl.messages;
+    run->sel = calloc(n + 1, sizeof *run->sel);
+    run->matrix = calloc(n, sizeof *run->matrix);
+    if (!run->sel || !run->matrix)
+        return -1;
+    run->sel[run->nsel++] = &vhc_fault_clean_case;
+    for (size_t i = 0; i < n; i++) {
+        if (!(run->matrix[i] = vhc_fault_case_new(run->o->fault_matrix, (unsigned)i + 1)))
+            return -1;
+        run->nmatrix++;
+        run->sel[run->nsel++] = run->matrix[i];
+    }
+    return 0;
+}
+
 static int select_cases(struct run *run)
 {
+    if (run->o->fault_matrix)
+        return select_matrix(run);
     size_t n;
     const struct vhc_case *const *all = vhc_cases(&n);
     run->sel = calloc(n ? n : 1, sizeof *run->sel);
@@ -459,13 +529,24 @@ static int choose_backend(struct run *run)
 
 static int setup(struct run *run)
 {
-    if (load_expectations(run) < 0 || select_cases(run) < 0 || choose_backend(run) < 0)
+    char err[256];
+    if (run->o->fault && mfe_fault_parse(run->o->fault, &run->fault, err, sizeof err) < 0) {
+        fprintf(stderr, "vhost-conform: %s\n", err);
+        return -1;
+    }
+    run->has_fault = run->o->fault != NULL;
+    if (load_expectations(run) < 0 || choose_backend(run) < 0 || select_cases(run) < 0)
         return -1;
     if (run->o->tap_file && !run->o->list_only && !(run->tap = fopen(run->o->tap_file, "w"))) {
         fprintf(stderr, "vhost-conform: %s: %s\n", run->o->tap_file, strerror(errno));
         return -1;
     }
-    return 0;
+    bool failed = false;
+    if (!run->o->list_only)   /* opened now: a bad path fails before the run */
+        run->report = vhc_report_open(run->o->junit_file, run->o->html_file,
+                                      run->tmpl ? run->tmpl : run->o->socket, run->o->mode,
+                                      &failed);
+    return failed ? -1 : 0;
 }
 
 static void teardown(struct run *run)
@@ -474,6 +555,9 @@ static void teardown(struct run *run)
         fclose(run->tap);
     free(run->tmpl);
     free(run->sel);
+    for (size_t i = 0; i < run->nmatrix; i++)
+        vhc_fault_case_free(run->matrix[i]);
+    free(run->matrix);
     vhc_expect_free(&run->expect);
 }
 
@@ -494,28 +578,53 @@ static void bail_out(struct run *run)
         fprintf(run->tap, "Bail out! interrupted by SIG%s\n", name);
 }
 
+static unsigned profile_count(const struct run *run)
+{
+    return run->o->nprofiles ? run->o->nprofiles : 1;
+}
+
+/* Case i of the plan: case i / nprofiles under profile i % nprofiles.  The
+ * parent selects the profile before it forks, so the child starts with it;
+ * with several profiles the id says which ("negotiation/x@qemu-8.2"). */
+static int run_nth(struct run *run, size_t i)
+{
+    unsigned np = profile_count(run);
+    const struct vhc_case *c = run->sel[i / np];
+    const struct mfe_profile *p = run->o->nprofiles ? run->o->profiles[i % np] : NULL;
+    char id[256];
+    snprintf(id, sizeof id, "%s%s%s", c->id, np > 1 ? "@" : "", np > 1 ? p->name : "");
+    mfe_profile_select(p);
+    struct vhc_result r = { .verdict = VHC_NOTRUN };
+    if (run_case(run, c, &r) < 0) {
+        vhc_result_free(&r);
+        bail_out(run);
+        return -1;
+    }
+    struct vhc_tap_item it = {
+        .n = (unsigned)i + 1, .id = id, .mode = run->o->mode, .r = &r,
+        .spec = c->rule, .expect = vhc_expect_find(&run->expect, c->id, run->o->mode),
+    };
+    emit(run, &it);
+    progress(run, &it);
+    run->unexpected |= vhc_tally_add(&run->tally, &it);
+    vhc_result_free(&r);
+    return 0;
+}
+
 static int run_all(struct run *run)
 {
-    vhc_tap_begin(stdout, (unsigned)run->nsel);
+    size_t total = run->nsel * profile_count(run);
+    vhc_tap_begin(stdout, (unsigned)total);
     if (run->tap)
-        vhc_tap_begin(run->tap, (unsigned)run->nsel);
-    for (size_t i = 0; i < run->nsel; i++) {
-        const struct vhc_case *c = run->sel[i];
-        struct vhc_result r = { .verdict = VHC_NOTRUN };
-        if (run_case(run, c, &r) < 0) {
-            vhc_result_free(&r);
-            bail_out(run);
+        vhc_tap_begin(run->tap, (unsigned)total);
+    /* which back end and mode, for `vhost-conform report` */
+    const char *backend = run->tmpl ? run->tmpl : run->o->socket;
+    vhc_tap_run_comment(stdout, backend, run->o->mode);
+    if (run->tap)
+        vhc_tap_run_comment(run->tap, backend, run->o->mode);
+    for (size_t i = 0; i < total; i++)
+        if (run_nth(run, i) < 0)
             return 128 + interrupted;
-        }
-        struct vhc_tap_item it = {
-            .n = (unsigned)i + 1, .id = c->id, .mode = run->o->mode, .r = &r,
-            .spec = c->rule, .expect = vhc_expect_find(&run->expect, c->id, run->o->mode),
-        };
-        emit(run, &it);
-        progress(run, &it);
-        run->unexpected |= vhc_tally_add(&run->tally, &it);
-        vhc_result_free(&r);
-    }
     vhc_tap_end(stdout, &run->tally);
     if (run->tap)
         vhc_tap_end(run->tap, &run->tally);
@@ -538,6 +647,11 @@ int vhc_run(const struct vhc_run_opts *o)
         } else {
             rc = run_all(run);
         }
+        char why[64] = "";
+        if (interrupted)
+            snprintf(why, sizeof why, "interrupted by SIG%s", sigabbrev_np(interrupted));
+        if (vhc_report_close(run->report, interrupted ? why : NULL) < 0 && rc < 2)
+            rc = 2;
     }
     teardown(run);
     free(run);

@@ -59,6 +59,8 @@ struct vhc_ctx {
     struct mfe fe;             /* the front end, opened per flags */
     int result_fd;             /* pipe to the runner */
     pid_t backend_pgid;        /* > 0 when the runner started the back end */
+    int control_fd;            /* requests to the runner (vhc_backend_kill ...);
+                                  -1 when there is no runner */
 };
 
 /* ---- registry ---- */
@@ -124,6 +126,35 @@ enum vhc_reject vhc_send_invalid(struct vhc_ctx *ctx, const struct vhu_msg *m);
 void vhc_expect_rejected(struct vhc_ctx *ctx, const struct vhu_msg *m, const char *rule);
 /* A new connection is served: reopen and GET_FEATURES answered correctly. */
 void vhc_expect_alive(struct vhc_ctx *ctx, const char *rule);
+
+/* ---- the back end's life, through the runner (cases/backend_ctl.c) ----
+ * Each request waits for the runner's answer.  With --socket (a back end
+ * the runner did not start) the runner answers "unsupported" and the case
+ * SKIPs with that reason; other failures fail the case.  A back end the
+ * case killed is not judged as a crash. */
+/* SIGKILL the back end's process group and reap it. */
+void vhc_backend_kill(struct vhc_ctx *ctx);
+/* Start the back end's command again: server mode, it listens on the same
+ * path (the stale socket file removed); client mode, it connects to the
+ * front end's listener.  Returns when it is started, not yet serving. */
+void vhc_backend_restart(struct vhc_ctx *ctx);
+/* The same kill, for a fault hook (mfe_fault.kill): 0, or -1 without
+ * ending the child. */
+int vhc_backend_kill_hook(void *ctx);
+/* Tell the runner a number ("messages 41": the length of a clean sequence,
+ * which the fault matrix walks). */
+void vhc_tell_runner(struct vhc_ctx *ctx, const char *key, long value);
+
+/* ---- fault cases (cases/faults.c) ---- */
+/* "faults/clean": a clean init+start+stop that tells the runner its
+ * message count. */
+extern const struct vhc_case vhc_fault_clean_case;
+/* One fault-matrix point as a case: id "faults/KIND@N", the fault applied
+ * at message n of init+start+stop, then a fresh connection (after a
+ * restart, for kill) must be served through a clean init+start+stop.
+ * kind is an enum mfe_fault_kind.  malloc'd; NULL when out of memory. */
+struct vhc_case *vhc_fault_case_new(int kind, unsigned n);
+void vhc_fault_case_free(struct vhc_case *c);
 
 /* Case tables, one per file in cases/ (cases/connect.c defines
  *   const struct vhc_case vhc_cases_connect[];

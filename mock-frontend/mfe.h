@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "mfe_profile.h"
 #include "vhu.h"
 
 #define MFE_MAX_VQ         16u      /* 8 queue pairs */
@@ -62,12 +63,16 @@ struct mfe_vq {
     bool ready;                 /* rings laid out in memory */
 };
 
+struct mfe_fault;
+
 struct mfe {
     enum mfe_role role;
     int sock;                   /* connected socket or -1 */
     int listen_fd;              /* MFE_LISTEN: listening socket or -1 */
     char path[108];
     int timeout_ms;             /* every wait */
+    /* the QEMU version mfe_qemu_* imitate; NULL = mfe_profile_current() */
+    const struct mfe_profile *profile;
 
     /* what the back end offered and what we acked */
     uint64_t features, protocol_features;
@@ -91,6 +96,8 @@ struct mfe {
     unsigned seq;               /* message sequence number */
     char err[256];              /* last error */
     const char *err_rule;       /* stable rule id of the last error, or NULL */
+    struct mfe_fault *fault;    /* fault injection in mfe_send (mfe_fault.h), or
+                                   NULL; not owned, kept by mfe_disconnect */
 };
 
 /* mfe_request's status for a reply that is present but wrong, and for an
@@ -171,7 +178,11 @@ int mfe_vq_setup(struct mfe *f, unsigned idx, unsigned num);
 /* SET_VRING_ADDR payload for vq idx (uaddrs, log = used ring gpa) */
 void mfe_vq_addr(const struct mfe *f, unsigned idx, struct vhu_vring_addr *a);
 
-/* ---- QEMU 7.2 sequences (as recorded in fixtures/qemu-7.2) ---- */
+/* ---- QEMU sequences: QEMU 7.2's (fixtures/qemu-7.2) as described below,
+ * changed where the profile (f->profile, else mfe_profile_current()) says a
+ * later QEMU differs: SET_VRING_ENABLE rounds before start, NEED_REPLY on
+ * SET_VRING_ENABLE and on SET_VRING_KICK/CALL/ERR, where SET_STATUS(0) goes
+ * on stop, the protocol features acked, guest features and memory. ---- */
 struct mfe_start_opts {
     unsigned queue_pairs;       /* 0 = f->queue_pairs */
     unsigned ring_size;         /* 0 = 256 */

@@ -1,6 +1,7 @@
 /* The mock front end's connection: sockets, message exchange with reply
  * checking, and the transcript. */
 #include "mfe.h"
+#include "mfe_fault.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -254,7 +255,7 @@ static int io_fail(struct mfe *f, int rc, const char *what, const char *rule)
 int mfe_send(struct mfe *f, const struct vhu_msg *m)
 {
     record_msg(f, m, false);
-    int rc = vhu_send(f->sock, m);
+    int rc = f->fault ? mfe_fault_send(f, m) : vhu_send(f->sock, m);
     if (rc < 0)
         return io_fail(f, rc, vhu_req_name(VHU_CH_FRONT, m->hdr.request), NULL);
     return 0;

@@ -1,5 +1,7 @@
-/* The message sequences QEMU 7.2's vhost-user-net sends, as recorded in
- * fixtures/qemu-7.2 (a1, a4: init; b1, b2: start and stop).
+/* The message sequences QEMU's vhost-user-net sends.  The shape is QEMU
+ * 7.2's, as recorded in fixtures/qemu-7.2 (a1, a4: init; b1, b2: start and
+ * stop); where later versions differ, a switch of the profile
+ * (mfe_profile.h, fixtures/profiles) says what this one does.
  *
  * QEMU runs one vhost device per queue pair.  Most requests go to every
  * device; a few are "one time" and only the first pair's device sends them
@@ -24,10 +26,10 @@
 #define ST_DRIVER_OK   4u
 #define ST_FEATURES_OK 8u
 
-/* How many SET_VRING_ENABLE rounds the guest driver causes before the device
- * starts (virtio-net resets and status writes while the Linux driver probes):
- * three in both b1 and b2, then one more from vhost_net_start itself. */
-#define PROBE_ENABLE_ROUNDS 3
+static const struct mfe_profile *prof(const struct mfe *f)
+{
+    return f->profile ? f->profile : mfe_profile_current();
+}
 
 static bool has_pf(const struct mfe *f, unsigned bit)
 {
@@ -47,21 +49,6 @@ static int usage(struct mfe *f, const char *what)
 }
 
 /* ---- building blocks ---- */
-
-/* SET_VRING_ENABLE for every ring of pairs [0, npairs): pair 0 gets `first`,
- * the others `rest` (a guest that has not enabled multiqueue keeps them
- * off).  QEMU sends nothing without PROTOCOL_FEATURES. */
-static int enable_round(struct mfe *f, unsigned npairs, unsigned first, unsigned rest)
-{
-    if (!has_protocol_features(f))
-        return 0;
-    for (unsigned i = 0; i < 2 * npairs; i++) {
-        int rc = mfe_set_state(f, VHU_REQ_SET_VRING_ENABLE, i, i < 2 ? first : rest, false);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
 
 /* vhost_user_add_status: only the missing bits cause a SET_STATUS. */
 static int add_status(struct mfe *f, uint64_t bits)
@@ -95,11 +82,46 @@ static uint32_t ack_flag(const struct mfe *f)
     return mfe_reply_ack(f) ? VHU_FLAG_NEED_REPLY : 0;
 }
 
-/* SET_VRING_KICK/CALL/ERR: ring index in the u64, the eventfd alongside. */
+/* SET_VRING_ENABLE for one ring.  A synchronous profile waits for the back
+ * end: NEED_REPLY with REPLY_ACK, else a GET_FEATURES whose reply can only
+ * come after the enable was handled (vhost_user_write_sync). */
+static int send_enable(struct mfe *f, unsigned idx, unsigned on)
+{
+    struct vhu_msg m;
+    bool sync = prof(f)->vring_enable_need_reply;
+    vhu_msg_state(&m, VHU_REQ_SET_VRING_ENABLE, idx, on);
+    if (sync)
+        m.hdr.flags |= ack_flag(f);
+    int rc = acked_request(f, &m);
+    if (rc < 0 || !sync || mfe_reply_ack(f))
+        return rc;
+    uint64_t ignored;
+    return mfe_get_u64(f, VHU_REQ_GET_FEATURES, &ignored);
+}
+
+/* SET_VRING_ENABLE for every ring of pairs [0, npairs): pair 0 gets `first`,
+ * the others `rest` (a guest that has not enabled multiqueue keeps them
+ * off).  QEMU sends nothing without PROTOCOL_FEATURES. */
+static int enable_round(struct mfe *f, unsigned npairs, unsigned first, unsigned rest)
+{
+    if (!has_protocol_features(f))
+        return 0;
+    for (unsigned i = 0; i < 2 * npairs; i++) {
+        int rc = send_enable(f, i, i < 2 ? first : rest);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* SET_VRING_KICK/CALL/ERR: ring index in the u64, the eventfd alongside;
+ * a profile with vring_fd_need_reply waits for the ack (REPLY_ACK only). */
 static int send_with_fd(struct mfe *f, uint32_t req, uint64_t v, int fd)
 {
     struct vhu_msg m;
     vhu_msg_u64(&m, req, v);
+    if (prof(f)->vring_fd_need_reply)
+        m.hdr.flags |= ack_flag(f);
     vhu_msg_add_fd(&m, fd);
     return acked_request(f, &m);
 }
@@ -119,7 +141,10 @@ static int negotiate_protocol(struct mfe *f, unsigned pair, unsigned queue_pairs
     int rc = mfe_get_u64(f, VHU_REQ_GET_PROTOCOL_FEATURES, &f->protocol_features);
     if (rc < 0)
         return rc;
-    uint64_t ack = f->protocol_features & MFE_QEMU72_PROTOCOL_FEATURES;
+    uint64_t known = prof(f)->protocol_features;
+    if (!prof(f)->mem_slots)
+        known &= ~(1ull << VHU_PF_CONFIGURE_MEM_SLOTS);
+    uint64_t ack = f->protocol_features & known;
     rc = mfe_set_u64(f, VHU_REQ_SET_PROTOCOL_FEATURES, ack, false);
     if (rc < 0)
         return rc;
@@ -196,7 +221,7 @@ static int init_pair(struct mfe *f, unsigned pair, unsigned queue_pairs)
     }
     if ((rc = mfe_get_u64(f, VHU_REQ_GET_FEATURES, &f->features)) < 0)
         return rc;
-    for (unsigned i = 2 * pair; i < 2 * pair + 2; i++)
+    for (unsigned i = 2 * pair; i < 2 * pair + 2 && prof(f)->init_sets_call_err; i++)
         if ((rc = init_ring(f, i)) < 0)
             return rc;
     return 0;
@@ -319,7 +344,7 @@ static int start_pair(struct mfe *f, unsigned pair, unsigned npairs,
     /* vhost_net_start restores the enable state of enabled pairs first */
     if (pair == 0 && has_protocol_features(f))
         for (unsigned i = 0; i < 2 && rc == 0; i++)
-            rc = mfe_set_state(f, VHU_REQ_SET_VRING_ENABLE, i, 1, false);
+            rc = send_enable(f, i, 1);
     if (rc < 0 || (rc = mfe_set_u64(f, VHU_REQ_SET_FEATURES, f->acked_features, false)) < 0)
         return rc;
     if ((rc = add_status(f, ST_FEATURES_OK)) < 0)
@@ -343,7 +368,8 @@ static int prepare_memory(struct mfe *f, const struct mfe_start_opts *o, unsigne
         mfe_mem_destroy(&f->mem);
         for (unsigned i = 0; i < MFE_MAX_VQ; i++)
             f->vq[i].ready = false;
-        if (mfe_mem_create(&f->mem, MFE_QEMU_MEM_SIZE, MFE_LAYOUT_QEMU, 2) < 0)
+        uint64_t size = (uint64_t)prof(f)->mem_mb << 20;
+        if (mfe_mem_create(&f->mem, size, MFE_LAYOUT_QEMU, 2) < 0)
             return usage(f, "guest memory: memfd_create/mmap failed");
     }
     for (unsigned i = 0; i < 2 * npairs; i++)
@@ -365,9 +391,10 @@ int mfe_qemu_start(struct mfe *f, const struct mfe_start_opts *o)
     if (rc < 0)
         return rc;
     /* the b1 guest's features; a guest driving several pairs also acks MQ (b2) */
-    uint64_t guest = MFE_QEMU72_NET_GUEST_FEATURES | (npairs > 1 ? 1ull << NET_F_MQ : 0);
+    uint64_t guest = prof(f)->guest_features | (npairs > 1 ? 1ull << NET_F_MQ : 0);
     f->acked_features = o->features ? o->features : f->features & guest;
-    for (unsigned r = 0; r < PROBE_ENABLE_ROUNDS; r++)
+    /* the guest driver probing: virtio-net resets and status writes */
+    for (unsigned r = 0; r < prof(f)->enable_rounds; r++)
         if ((rc = enable_round(f, f->queue_pairs, 1, 0)) < 0)
             return rc;
     for (unsigned p = 0; p < npairs; p++)
@@ -400,18 +427,29 @@ static int stop_ring(struct mfe *f, unsigned idx, uint16_t *bases)
     return 0;
 }
 
+/* The last pair's device resets the status: before its rings stop (7.2),
+ * or after them (8.1+: status_after_get_vring_base). */
+static int stop_pair(struct mfe *f, unsigned p, unsigned npairs, uint16_t *bases)
+{
+    bool reset = p == npairs - 1 && has_pf(f, VHU_PF_STATUS);
+    bool after = prof(f)->status_after_get_vring_base;
+    int rc = 0;
+    if (reset && !after)
+        rc = mfe_set_u64(f, VHU_REQ_SET_STATUS, 0, false);
+    for (unsigned i = 2 * p; i < 2 * p + 2 && rc == 0; i++)
+        rc = stop_ring(f, i, bases);
+    if (rc == 0 && reset && after)
+        rc = mfe_set_u64(f, VHU_REQ_SET_STATUS, 0, false);
+    return rc;
+}
+
 int mfe_qemu_stop(struct mfe *f, uint16_t *bases)
 {
     unsigned npairs = f->started_pairs;
     if (npairs == 0)
         return usage(f, "mfe_qemu_stop: not started");
     for (unsigned p = 0; p < npairs; p++) {
-        int rc = 0;
-        /* the last device resets the status before its rings stop */
-        if (p == npairs - 1 && has_pf(f, VHU_PF_STATUS))
-            rc = mfe_set_u64(f, VHU_REQ_SET_STATUS, 0, false);
-        for (unsigned i = 2 * p; i < 2 * p + 2 && rc == 0; i++)
-            rc = stop_ring(f, i, bases);
+        int rc = stop_pair(f, p, npairs, bases);
         if (rc < 0)
             return rc;
     }

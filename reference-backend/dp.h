@@ -6,15 +6,18 @@
  * but descriptors and writes nothing, so a pop can be undone by restoring
  * the ring's cursor (ref_vq_save / ref_vq_restore) when the frame cannot be
  * delivered yet.  "Pushing" writes a used entry; "flushing" publishes the
- * used index (split; one release store per burst) and signals the call
- * eventfd when the driver asked for it.
+ * used index (split: one release store per burst; packed: the flags of the
+ * burst's first used descriptor, held back by push so the driver sees the
+ * burst at once) and signals the call eventfd when the driver asked for it.
  *
  * Safety: every descriptor address and length is translated through the
  * memory table (overflow-safe; a buffer spanning two regions is split into
  * two iovs).  A chain with a bad descriptor (outside memory, loop, bad
  * indirect table, too many segments) becomes a bad element: counted in the
- * ring's `bad` counter, completed with length 0, its data never read.  A
- * ring whose indices cannot be trusted (avail idx more than num ahead, head
+ * ring's `bad` counter, completed with length 0, its data never read; so
+ * does a packed chain whose buffer id is >= num (the id is echoed back as
+ * given; a driver cannot have issued it).  A ring whose indices cannot be
+ * trusted (avail idx more than num ahead, head
  * id >= num, packed chain longer than the ring) is marked broken: logged
  * once, no further work on it until it is started again.
  */
@@ -22,6 +25,8 @@
 #define REFNET_DP_H
 
 #include "refnet.h"
+
+#include <string.h>
 
 #define REF_BURST          32u      /* frames per burst */
 #define REF_IOV_POOL       512u     /* segments per frame (both sides) */
@@ -100,6 +105,15 @@ static inline void ref_vq_restore(struct ref_vring *v, struct ref_cursor c)
     v->dp.avail_wrap = c.wrap;
 }
 
+/* Copy one 16-byte descriptor out of guest memory exactly once: after the
+ * compiler barrier every field is used from the copy, never read again
+ * from memory the guest may be changing. */
+static inline void ref_desc_copy(void *dst, const void *src)
+{
+    memcpy(dst, src, 16);
+    __asm__ volatile("" ::: "memory");
+}
+
 /* Counter update by the single writer. */
 static inline void ref_count(_Atomic uint64_t *c, uint64_t n)
 {
@@ -109,9 +123,23 @@ static inline void ref_count(_Atomic uint64_t *c, uint64_t n)
 
 /* xlate.c: append the host iovs of guest [gpa, gpa+len) to io (split at
  * region borders).  0, or -1 when some byte is outside guest memory or the
- * pool is full. */
-int ref_xlate(const struct ref_mem *m, unsigned *hint, uint64_t gpa, uint64_t len,
-              struct ref_iovs *io);
+ * pool is full.  ref_xlate() is the inline fast path (the whole buffer in
+ * the region hit last: one compare chain, no call); the rest goes to
+ * ref_xlate_slow(). */
+int ref_xlate_slow(const struct ref_mem *m, unsigned *hint, uint64_t gpa, uint32_t len,
+                   struct ref_iovs *io);
+static inline int ref_xlate(const struct ref_mem *m, unsigned *hint, uint64_t gpa,
+                            uint32_t len, struct ref_iovs *io)
+{
+    const struct ref_region *r = &m->r[*hint];      /* hint < REF_MAX_MEM_SLOTS */
+    uint64_t off = gpa - r->gpa;                    /* huge when gpa < r->gpa */
+    if (*hint < m->n && off < r->size && (uint64_t)len - 1 < r->size - off &&
+        io->n < REF_IOV_POOL) {
+        io->v[io->n++] = (struct ref_iov){ (uint8_t *)r->map + r->delta + off, len };
+        return 0;                                   /* len - 1 < ...: 0 < len <= room */
+    }
+    return ref_xlate_slow(m, hint, gpa, len, io);
+}
 /* Host pointer of [gpa, gpa+len) inside one region, or NULL. */
 void *ref_xlate_one(const struct ref_mem *m, unsigned *hint, uint64_t gpa, uint64_t len);
 /* Mark the ring broken and log why, once. */

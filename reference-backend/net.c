@@ -25,7 +25,7 @@ static void put(struct wcur *w, const uint8_t *p, uint32_t len)
         const struct ref_iov *d = &w->v[w->i];
         uint32_t room = d->len - w->off;
         uint32_t k = len < room ? len : room;
-        memcpy(d->p + w->off, p, k);
+        memmove(d->p + w->off, p, k);   /* a hostile guest may overlap RX and TX */
         p += k, len -= k, w->off += k;
         if (w->off == d->len)
             w->i++, w->off = 0;
@@ -83,8 +83,17 @@ static void fill(struct ref_net *n, struct ref_vring *rx, const struct ref_elem 
     hdr[10] = (uint8_t)k;               /* num_buffers, little endian */
     hdr[11] = (uint8_t)(k >> 8);
     struct wcur w = { &n->rx_io.v[el[0].iov], n->rx_io.n - el[0].iov, 0, 0 };
-    put(&w, hdr, n->hdr_len);
-    copy_iovs(&w, src, nsrc, skip, len);
+    if (n->hdr_len == sizeof hdr && w.v[0].len > sizeof hdr) {
+        memcpy(w.v[0].p, hdr, sizeof hdr);  /* the usual case: one 12-byte store */
+        w.off = sizeof hdr;
+    } else {
+        put(&w, hdr, n->hdr_len);
+    }
+    if (w.i == 0 && nsrc > 0 && src[0].len >= skip && src[0].len - skip >= len &&
+        w.v[0].len - w.off >= len)
+        memmove(w.v[0].p + w.off, src[0].p + skip, len);   /* one buffer each side */
+    else
+        copy_iovs(&w, src, nsrc, skip, len);
     uint32_t left = n->hdr_len + len;
     for (unsigned i = 0; i < k; i++) {
         uint32_t l = left < el[i].len ? left : el[i].len;
@@ -93,10 +102,37 @@ static void fill(struct ref_net *n, struct ref_vring *rx, const struct ref_elem 
     }
 }
 
+/* Without MRG_RXBUF a frame takes exactly one RX chain: the same steps as
+ * ref_net_rx's, without the gather loop. */
+static enum ref_deliver rx_one(struct ref_net *n, struct ref_vring *rx, const struct ref_mem *m,
+                               const struct ref_iov *src, unsigned nsrc, uint32_t skip,
+                               uint32_t len)
+{
+    struct ref_cursor before = ref_vq_save(rx);
+    struct ref_elem e;
+    n->rx_io.n = 0;
+    if (ref_ops(rx)->pop(rx, m, &n->rx_io, true, &e) <= 0)
+        return REF_NO_ROOM;
+    if (e.bad) {
+        complete_empty(rx, &e, 1);
+    } else if (e.len < n->hdr_len + len) {
+        ref_vq_restore(rx, before);     /* too small: waiting would not help */
+    } else {
+        fill(n, rx, &e, 1, src, nsrc, skip, len);
+        ref_count(&rx->dp.st.packets, 1);
+        ref_count(&rx->dp.st.bytes, len);
+        return REF_DELIVERED;
+    }
+    ref_count(&rx->dp.st.drops, 1);
+    return REF_DROPPED;
+}
+
 enum ref_deliver ref_net_rx(struct ref_net *n, struct ref_vring *rx, const struct ref_mem *m,
                             const struct ref_iov *src, unsigned nsrc, uint32_t skip,
                             uint32_t len)
 {
+    if (!n->mrg)
+        return rx_one(n, rx, m, src, nsrc, skip, len);
     struct ref_elem el[REF_MRG_MAX];
     struct ref_cursor before = ref_vq_save(rx);
     uint32_t need = n->hdr_len + len;

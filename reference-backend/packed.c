@@ -40,17 +40,21 @@ static void advance(uint16_t *pos, bool *wrap, uint32_t n, uint32_t num)
     *pos = (uint16_t)p;
 }
 
-/* An indirect table: packed descriptors read in sequence, WRITE the only flag. */
+/* An indirect table: packed descriptors read in sequence, WRITE the only
+ * flag used; an INDIRECT entry (nested table) makes the chain bad. */
 static bool walk_table(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *io,
                        bool write, const struct pdesc *d, uint64_t *total)
 {
     if (d->len == 0 || d->len % 16)
         return false;
-    const volatile struct pdesc *tab = ref_xlate_one(m, &v->dp.hint, d->addr, d->len);
+    const struct pdesc *tab = ref_xlate_one(m, &v->dp.hint, d->addr, d->len);
     if (!tab)
         return false;
     for (uint32_t i = 0; i < d->len / 16; i++) {
-        struct pdesc t = tab[i];
+        struct pdesc t;
+        ref_desc_copy(&t, &tab[i]);
+        if (t.flags & REF_DESC_F_INDIRECT)
+            return false;
         if (!!(t.flags & REF_DESC_F_WRITE) != write)
             continue;
         if (ref_xlate(m, &v->dp.hint, t.addr, t.len, io) < 0)
@@ -75,6 +79,17 @@ static bool take(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *
     return true;
 }
 
+/* A bad chain: counted, nothing of it read or written. */
+static int bad_elem(struct ref_vq *q, struct ref_iovs *io, struct ref_elem *e)
+{
+    io->n = e->iov;
+    e->bad = true;
+    e->len = 0;
+    e->niov = 0;
+    ref_count(&q->st.bad, 1);
+    return 1;
+}
+
 static int packed_pop(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *io,
                       bool write, struct ref_elem *e)
 {
@@ -84,6 +99,19 @@ static int packed_pop(struct ref_vring *v, const struct ref_mem *m, struct ref_i
     uint16_t flags = flags_acquire(&ring(v)[q->last_avail]);
     if (!is_avail(flags, q->avail_wrap))
         return 0;
+    struct pdesc d;
+    ref_desc_copy(&d, &ring(v)[q->last_avail]);
+    if (!(d.flags & (REF_DESC_F_NEXT | REF_DESC_F_INDIRECT)) &&
+        !!(d.flags & REF_DESC_F_WRITE) == write) {
+        /* the usual chain, one buffer: no walk */
+        *e = (struct ref_elem){ .id = d.id, .ndesc = 1, .iov = io->n };
+        advance(&q->last_avail, &q->avail_wrap, 1, v->num);
+        if (d.id >= v->num || ref_xlate(m, &q->hint, d.addr, d.len, io) < 0)
+            return bad_elem(q, io, e);
+        e->len = d.len;
+        e->niov = io->n - e->iov;
+        return 1;
+    }
     *e = (struct ref_elem){ .iov = io->n };
     uint16_t pos = q->last_avail;
     bool wrap = q->avail_wrap, good = true;
@@ -93,7 +121,7 @@ static int packed_pop(struct ref_vring *v, const struct ref_mem *m, struct ref_i
             ref_vq_break(v, "packed chain longer than the ring");
             return -1;
         }
-        struct pdesc d = *(volatile struct pdesc *)&ring(v)[pos];
+        ref_desc_copy(&d, &ring(v)[pos]);
         good = good && take(v, m, io, write, &d, n, &total);
         advance(&pos, &wrap, 1, v->num);
         if (!(d.flags & REF_DESC_F_NEXT)) {
@@ -104,19 +132,23 @@ static int packed_pop(struct ref_vring *v, const struct ref_mem *m, struct ref_i
     }
     q->last_avail = pos;
     q->avail_wrap = wrap;
-    if (!good || total > UINT32_MAX) {
-        io->n = e->iov;
-        e->bad = true;
-        total = 0;
-        ref_count(&q->st.bad, 1);
-    }
+    if (!good || total > UINT32_MAX || e->id >= v->num)
+        return bad_elem(q, io, e);
     e->len = (uint32_t)total;
     e->niov = io->n - e->iov;
     return 1;
 }
 
+static void store_flags(struct pdesc *d, uint16_t f)
+{
+    atomic_store_explicit((_Atomic uint16_t *)&d->flags, f, memory_order_release);
+}
+
 /* id and len first, then the flags with release: the driver reads the
- * flags with acquire before the rest. */
+ * flags with acquire before the rest.  The flags of a burst's first entry
+ * are held back until flush: the driver walks used entries in order, so it
+ * sees the whole burst at once, and the ring's cache lines move to it once
+ * per burst instead of once per entry. */
 static void packed_push(struct ref_vring *v, const struct ref_elem *e, uint32_t len)
 {
     struct ref_vq *q = &v->dp;
@@ -126,7 +158,13 @@ static void packed_push(struct ref_vring *v, const struct ref_elem *e, uint32_t 
     uint16_t f = q->used_wrap ? (REF_DESC_F_AVAIL | REF_DESC_F_USED) : 0;
     if (len)
         f |= REF_DESC_F_WRITE;          /* the device wrote into it */
-    atomic_store_explicit((_Atomic uint16_t *)&d->flags, f, memory_order_release);
+    if (q->held) {
+        store_flags(d, f);
+    } else {
+        q->held = true;
+        q->held_pos = q->used_idx;
+        q->held_flags = f;
+    }
     advance(&q->used_idx, &q->used_wrap, e->ndesc, v->num);
 }
 
@@ -154,6 +192,10 @@ static bool want_call(struct ref_vring *v, uint16_t old, uint16_t now)
 static void packed_flush(struct ref_vring *v)
 {
     struct ref_vq *q = &v->dp;
+    if (q->held) {
+        store_flags(&ring(v)[q->held_pos], q->held_flags);
+        q->held = false;
+    }
     uint16_t now = fold(q->used_idx, q->used_wrap, v->num);
     if (now == q->signalled)
         return;

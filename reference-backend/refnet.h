@@ -102,6 +102,8 @@ struct ref_vq {
     bool avail_wrap, used_wrap; /* packed wrap counters */
     bool event_idx;
     bool broken;                /* the driver broke the ring: no more work */
+    bool held;                  /* packed: a used flags store waits for flush */
+    uint16_t held_pos, held_flags;  /* packed: that store (the burst's first) */
     unsigned hint;              /* last memory region hit (translation cache) */
     struct ref_qstats st;
 };

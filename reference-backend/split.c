@@ -38,14 +38,15 @@ static uint16_t load_acquire(uint16_t *p)
 static bool walk(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *io,
                  bool write, struct ref_elem *e)
 {
-    const volatile struct sdesc *tab = v->desc;
+    const struct sdesc *tab = v->desc;
     uint32_t tlen = v->num, seen = 0, i = e->id;
     bool indirect = false;
     uint64_t total = 0;
     for (;;) {
         if (++seen > tlen)
             return false;                   /* loop, or longer than its table */
-        struct sdesc d = tab[i];            /* one read: the guest may change it */
+        struct sdesc d;
+        ref_desc_copy(&d, &tab[i]);
         if (d.flags & REF_DESC_F_INDIRECT) {
             if (indirect || (d.flags & REF_DESC_F_NEXT) || d.len == 0 || d.len % 16)
                 return false;
@@ -94,13 +95,25 @@ static int split_pop(struct ref_vring *v, const struct ref_mem *m, struct ref_io
     }
     q->last_avail++;
     *e = (struct ref_elem){ .id = head, .ndesc = 1, .iov = io->n };
-    if (!walk(v, m, io, write, e)) {
-        io->n = e->iov;
-        e->len = 0;
-        e->bad = true;
-        ref_count(&q->st.bad, 1);
+    struct sdesc d;
+    ref_desc_copy(&d, &((const struct sdesc *)v->desc)[head]);
+    if (!(d.flags & (REF_DESC_F_NEXT | REF_DESC_F_INDIRECT)) &&
+        !!(d.flags & REF_DESC_F_WRITE) == write) {
+        /* the usual chain, one buffer: no walk */
+        if (ref_xlate(m, &q->hint, d.addr, d.len, io) == 0) {
+            e->len = d.len;
+            e->niov = io->n - e->iov;
+            return 1;
+        }
+    } else if (walk(v, m, io, write, e)) {
+        e->niov = io->n - e->iov;
+        return 1;
     }
-    e->niov = io->n - e->iov;
+    io->n = e->iov;             /* bad: nothing of it is read or written */
+    e->len = 0;
+    e->niov = 0;
+    e->bad = true;
+    ref_count(&q->st.bad, 1);
     return 1;
 }
 

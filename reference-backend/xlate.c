@@ -31,8 +31,8 @@ static uint8_t *host(const struct ref_region *r, uint64_t gpa)
     return (uint8_t *)r->map + r->delta + (gpa - r->gpa);
 }
 
-int ref_xlate(const struct ref_mem *m, unsigned *hint, uint64_t gpa, uint64_t len,
-              struct ref_iovs *io)
+int ref_xlate_slow(const struct ref_mem *m, unsigned *hint, uint64_t gpa, uint32_t len,
+                   struct ref_iovs *io)
 {
     while (len > 0) {
         const struct ref_region *r = region_of(m, hint, gpa);

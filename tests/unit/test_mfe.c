@@ -1,6 +1,8 @@
 /* Unit tests of mock-frontend/: guest memory layouts, split ring layout,
- * the transcript, connection helpers, reply checking, and the QEMU 7.2
- * sequences against a fake back end scripted from the recorded traces. */
+ * the transcript, connection helpers, reply checking, the QEMU profiles,
+ * and the QEMU sequences against a fake back end scripted from the recorded
+ * 7.2 traces (as recorded for qemu-7.2; changed by each switch of a later
+ * profile, so the rest must stay the same). */
 #include "mfe.h"
 
 #include <check.h>
@@ -354,7 +356,85 @@ static bool parse_line(const char *line, struct key *k, bool *from_backend)
     return true;
 }
 
-static void load_script(const char *name, struct script *sc)
+/* How a 7.2 trace becomes what another profile sends (tests of the
+ * profile switches): every change a switch makes, applied to the recorded
+ * order, so the rest of the trace must stay byte-for-byte the same. */
+struct xform {
+    const struct mfe_profile *prof;
+    bool no_reply_ack;   /* the back end does not offer REPLY_ACK */
+    uint64_t offered;    /* the trace's GET_FEATURES reply (seen first) */
+};
+
+static const struct key ack_key = { 0, 0x5, 8, 0, true, 0 };
+
+static bool is_ack(const struct key *k)
+{
+    return (k->flags & VHU_FLAG_REPLY) && k->size == 8 && k->req != VHU_REQ_GET_FEATURES &&
+           k->req != VHU_REQ_GET_PROTOCOL_FEATURES && k->req != VHU_REQ_GET_QUEUE_NUM &&
+           k->req != VHU_REQ_GET_STATUS && k->req != VHU_REQ_GET_VRING_BASE &&
+           k->req != VHU_REQ_GET_MAX_MEM_SLOTS;
+}
+
+static void push(struct key *list, unsigned *n, struct key k)
+{
+    ck_assert_uint_lt(*n, MAX_KEYS);
+    list[(*n)++] = k;
+}
+
+static void add_front(struct script *sc, struct xform *x, struct key k)
+{
+    bool ack = !x->no_reply_ack;
+    if (x->no_reply_ack) {
+        k.flags &= ~VHU_FLAG_NEED_REPLY;
+        if (k.req == VHU_REQ_SET_PROTOCOL_FEATURES)
+            k.val &= ~(1ull << VHU_PF_REPLY_ACK);
+    }
+    bool enable = k.req == VHU_REQ_SET_VRING_ENABLE && x->prof->vring_enable_need_reply;
+    bool fd = (k.req == VHU_REQ_SET_VRING_KICK || k.req == VHU_REQ_SET_VRING_CALL ||
+               k.req == VHU_REQ_SET_VRING_ERR) && x->prof->vring_fd_need_reply;
+    if ((enable || fd) && ack)
+        k.flags |= VHU_FLAG_NEED_REPLY;
+    push(sc->fb, &sc->nfb, k);
+    struct key r = ack_key;
+    r.req = k.req;
+    if ((enable || fd) && ack) {
+        push(sc->bf, &sc->nbf, r);
+    } else if (enable) {   /* vhost_user_write_sync waits through GET_FEATURES */
+        push(sc->fb, &sc->nfb, (struct key){ VHU_REQ_GET_FEATURES, 0x1, 0, 0, false, 0 });
+        push(sc->bf, &sc->nbf,
+             (struct key){ VHU_REQ_GET_FEATURES, 0x5, 8, 0, true, x->offered });
+    }
+}
+
+static void add_back(struct script *sc, struct xform *x, struct key k)
+{
+    if (k.req == VHU_REQ_GET_FEATURES && !x->offered)
+        x->offered = k.val;
+    if (x->no_reply_ack && is_ack(&k))
+        return;
+    if (x->no_reply_ack && k.req == VHU_REQ_GET_PROTOCOL_FEATURES)
+        k.val &= ~(1ull << VHU_PF_REPLY_ACK);
+    push(sc->bf, &sc->nbf, k);
+}
+
+/* SET_STATUS(0) after the GET_VRING_BASEs that follow it (8.1+). */
+static void move_status_reset(struct script *sc)
+{
+    for (unsigned i = 0; i < sc->nfb; i++) {
+        struct key k = sc->fb[i];
+        if (k.req != VHU_REQ_SET_STATUS || k.val != 0)
+            continue;
+        unsigned j = i;
+        while (j + 1 < sc->nfb && sc->fb[j + 1].req == VHU_REQ_GET_VRING_BASE) {
+            sc->fb[j] = sc->fb[j + 1];
+            j++;
+        }
+        sc->fb[j] = k;
+        i = j;
+    }
+}
+
+static void load_script_as(const char *name, struct script *sc, struct xform *x)
 {
     const char *dir = getenv("VHC_FIXTURES");
     char path[512], line[2048];
@@ -367,12 +447,14 @@ static void load_script(const char *name, struct script *sc)
         bool back;
         if (!parse_line(line, &k, &back))
             continue;
-        if (back && sc->nbf < MAX_KEYS)
-            sc->bf[sc->nbf++] = k;
-        else if (!back && sc->nfb < MAX_KEYS)
-            sc->fb[sc->nfb++] = k;
+        if (back)
+            add_back(sc, x, k);
+        else
+            add_front(sc, x, k);
     }
     fclose(in);
+    if (x->prof->status_after_get_vring_base)
+        move_status_reset(sc);
     ck_assert_uint_gt(sc->nfb, 0);
 }
 
@@ -480,14 +562,23 @@ struct seq_case {
     unsigned pairs;
     bool boot;       /* start and stop too */
     bool no_pf;      /* back end without PROTOCOL_FEATURES */
+    const char *profile;   /* NULL = qemu-7.2, the trace as recorded */
+    bool no_reply_ack;     /* back end without REPLY_ACK */
 };
 
 static const struct seq_case seq_cases[] = {
-    { "a1_init_client", 1, false, false },
-    { "a4_init_mq", 2, false, false },
-    { "b1_boot", 1, true, false },
-    { "b2_boot_mq", 2, true, false },
-    { "b1_boot", 1, true, true },
+    { "a1_init_client", 1, false, false, NULL, false },
+    { "a4_init_mq", 2, false, false, NULL, false },
+    { "b1_boot", 1, true, false, NULL, false },
+    { "b2_boot_mq", 2, true, false, NULL, false },
+    { "b1_boot", 1, true, true, NULL, false },
+    { "b1_boot", 1, true, false, "qemu-8.2", false },
+    { "b2_boot_mq", 2, true, false, "qemu-8.2", false },
+    { "b1_boot", 1, true, false, "qemu-8.2", true },
+    { "a4_init_mq", 2, false, false, "qemu-10.2", false },
+    { "b1_boot", 1, true, false, "qemu-10.2", false },
+    { "b2_boot_mq", 2, true, false, "qemu-10.2", false },
+    { "b1_boot", 1, true, false, "qemu-10.2", true },
 };
 
 /* "0001 t=0.688 F->B GET_FEATURES(1) ..." without its time field */
@@ -506,12 +597,53 @@ static void first_line_untimed(const char *trace, char *out, size_t cap)
     snprintf(out, cap, "%.*s%s", (int)(t - line), line, rest);
 }
 
+static bool is_fd_req(uint32_t req)
+{
+    return req == VHU_REQ_SET_VRING_KICK || req == VHU_REQ_SET_VRING_CALL ||
+           req == VHU_REQ_SET_VRING_ERR;
+}
+
+/* The switches, checked on what was sent, without the trace: NEED_REPLY
+ * where the profile says, the GET_FEATURES fallback, SET_STATUS(0)'s place. */
+static void check_profile_marks(const struct xform *x, const struct fake *fk, bool boot)
+{
+    unsigned enables = 0, fds = 0, last_gvb = 0, last_reset = 0;
+    bool want_ack = !x->no_reply_ack;
+    for (unsigned i = 0; i < fk->ngot; i++) {
+        const struct key *k = &fk->got[i];
+        bool nr = k->flags & VHU_FLAG_NEED_REPLY;
+        if (k->req == VHU_REQ_SET_VRING_ENABLE) {
+            enables++;
+            ck_assert_int_eq(nr, x->prof->vring_enable_need_reply && want_ack);
+            bool probe = i + 1 < fk->ngot && fk->got[i + 1].req == VHU_REQ_GET_FEATURES;
+            ck_assert_int_eq(probe, x->prof->vring_enable_need_reply && !want_ack);
+        }
+        if (is_fd_req(k->req)) {
+            fds++;
+            ck_assert_int_eq(nr, x->prof->vring_fd_need_reply && want_ack);
+        }
+        if (k->req == VHU_REQ_GET_VRING_BASE)
+            last_gvb = i;
+        if (k->req == VHU_REQ_SET_STATUS && k->val == 0)
+            last_reset = i;
+    }
+    ck_assert_uint_gt(enables, 0);
+    ck_assert_uint_gt(fds, 0);
+    if (boot) {
+        ck_assert_uint_gt(last_reset, 0);
+        ck_assert_int_eq(last_reset > last_gvb, x->prof->status_after_get_vring_base);
+    }
+}
+
 START_TEST(qemu_sequences)
 {
     const struct seq_case *c = &seq_cases[_i];
     static struct script sc;
     static struct fake fk;
-    load_script(c->trace, &sc);
+    struct xform x = { .prof = mfe_profile_find(c->profile ? c->profile : "qemu-7.2"),
+                       .no_reply_ack = c->no_reply_ack };
+    ck_assert_ptr_nonnull(x.prof);
+    load_script_as(c->trace, &sc, &x);
     if (c->no_pf)
         strip_protocol_features(&sc);
     int sv[2];
@@ -525,6 +657,7 @@ START_TEST(qemu_sequences)
     struct mfe f;
     mfe_init(&f, 2000);
     f.sock = sv[0];
+    f.profile = x.prof;
     int rc = mfe_qemu_init(&f, c->pairs);
     uint16_t bases[MFE_MAX_VQ] = { 0 };
     if (rc == 0 && c->boot)
@@ -548,10 +681,122 @@ START_TEST(qemu_sequences)
         assert_same(&sc.fb[i], &fk.got[i], i);
     ck_assert_uint_eq(fk.ngot, sc.nfb);
     ck_assert_uint_eq(fk.nreplied, sc.nbf);
+    if (!c->no_pf)
+        check_profile_marks(&x, &fk, c->boot);
     /* the bases GET_VRING_BASE returned in the trace came back to the caller */
     for (unsigned i = 0, r = 0; c->boot && i < sc.nbf; i++)
         if (sc.bf[i].req == VHU_REQ_GET_VRING_BASE)
             ck_assert_uint_eq(bases[r++], sc.bf[i].val >> 32);
+}
+END_TEST
+
+/* ---- profiles ---- */
+
+START_TEST(bundled_profiles)
+{
+    ck_assert_uint_eq(mfe_profile_count(), mfe_profile_nsources);  /* all parse */
+    ck_assert_uint_ge(mfe_profile_count(), 3);
+    for (unsigned i = 1; i < mfe_profile_count(); i++)   /* sorted by version */
+        ck_assert_int_lt(strverscmp(mfe_profile_at(i - 1)->name, mfe_profile_at(i)->name), 0);
+    /* the file name is the profile's name */
+    for (unsigned i = 0; i < mfe_profile_nsources; i++)
+        ck_assert_ptr_nonnull(mfe_profile_find(mfe_profile_sources[i].name));
+    const struct mfe_profile *p = mfe_profile_find("qemu-7.2");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_eq(mfe_profile_current(), p);
+    ck_assert_uint_eq(p->protocol_features, MFE_QEMU72_PROTOCOL_FEATURES);
+    ck_assert_uint_eq(p->guest_features, MFE_QEMU72_NET_GUEST_FEATURES);
+    ck_assert_uint_eq((uint64_t)p->mem_mb << 20, MFE_QEMU_MEM_SIZE);
+    const struct mfe_profile *q = mfe_profile_find("qemu-10.2");
+    ck_assert_ptr_nonnull(q);
+    ck_assert(q->vring_fd_need_reply && q->vring_enable_need_reply &&
+              q->status_after_get_vring_base);
+    mfe_profile_select(q);
+    ck_assert_ptr_eq(mfe_profile_current(), q);
+    mfe_profile_select(NULL);
+    ck_assert_ptr_eq(mfe_profile_current(), p);
+    ck_assert_ptr_null(mfe_profile_find("qemu-1.0"));
+}
+END_TEST
+
+struct bad_profile {
+    const char *edit;   /* a line appended to a valid profile, or a key to drop */
+    bool drop;
+    const char *msg;    /* expected in the error */
+};
+
+static const struct bad_profile bad_profiles[] = {
+    { "colour = blue", false, ":13: unknown key" },
+    { "mem_slots = maybe", false, ":13: want yes or no" },
+    { "mem_slots = yes", false, ":13: key given twice" },
+    { "just words", false, ":13: want 'key = value'" },
+    { "guest_features", true, "missing key 'guest_features'" },
+    { "mem_mb", true, "missing key 'mem_mb'" },
+};
+
+static const char good_profile[] =
+    "# a comment line\n"
+    "name = test-1   # trailing comment\n"
+    "description = a test profile\n"
+    "protocol_features = 0x1fdff\n"
+    "guest_features = 0x17020e783\n"
+    "mem_slots = yes\n"
+    "mem_mb = 64\n"
+    "init_sets_call_err = no\n"
+    "enable_rounds_before_start = 2\n"
+    "vring_enable_need_reply = yes\n"
+    "vring_fd_need_reply = no\n"
+    "status_after_get_vring_base = yes\n";
+
+START_TEST(parse_good)
+{
+    struct mfe_profile p;
+    char err[200] = "";
+    ck_assert_msg(mfe_profile_parse(good_profile, "t", &p, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(p.name, "test-1");
+    ck_assert_str_eq(p.description, "a test profile");
+    ck_assert_uint_eq(p.protocol_features, 0x1fdff);
+    ck_assert_uint_eq(p.mem_mb, 64);
+    ck_assert_uint_eq(p.enable_rounds, 2);
+    ck_assert(p.mem_slots && !p.init_sets_call_err && p.vring_enable_need_reply);
+    ck_assert(!p.vring_fd_need_reply && p.status_after_get_vring_base);
+}
+END_TEST
+
+START_TEST(parse_bad)
+{
+    const struct bad_profile *b = &bad_profiles[_i];
+    char text[1024] = "", err[200] = "";
+    struct mfe_profile p;
+    if (b->drop) {
+        for (const char *at = good_profile; *at;) {
+            size_t n = strcspn(at, "\n") + 1;
+            if (strncmp(at, b->edit, strlen(b->edit)) != 0)
+                strncat(text, at, n);
+            at += n;
+        }
+    } else {
+        snprintf(text, sizeof text, "%s%s\n", good_profile, b->edit);
+    }
+    ck_assert_int_eq(mfe_profile_parse(text, "t", &p, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, b->msg) != NULL, "error '%s' lacks '%s'", err, b->msg);
+}
+END_TEST
+
+START_TEST(load_file)
+{
+    char path[64], err[200] = "";
+    snprintf(path, sizeof path, "/tmp/mfe-prof-%d.profile", (int)getpid());
+    FILE *out = fopen(path, "w");
+    ck_assert_ptr_nonnull(out);
+    fputs(good_profile, out);
+    fclose(out);
+    struct mfe_profile p;
+    ck_assert_msg(mfe_profile_load_file(path, &p, err, sizeof err) == 0, "%s", err);
+    ck_assert_str_eq(p.name, "test-1");
+    unlink(path);
+    ck_assert_int_eq(mfe_profile_load_file(path, &p, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "No such file"));
 }
 END_TEST
 
@@ -575,6 +820,12 @@ static Suite *mfe_suite(void)
     tcase_set_timeout(qemu, 20);
     tcase_add_loop_test(qemu, qemu_sequences, 0, sizeof seq_cases / sizeof seq_cases[0]);
     suite_add_tcase(s, qemu);
+    TCase *prof = tcase_create("profiles");
+    tcase_add_test(prof, bundled_profiles);
+    tcase_add_test(prof, parse_good);
+    tcase_add_loop_test(prof, parse_bad, 0, sizeof bad_profiles / sizeof bad_profiles[0]);
+    tcase_add_test(prof, load_file);
+    suite_add_tcase(s, prof);
     return s;
 }
 

@@ -1,0 +1,190 @@
+/* `vhost-conform replay TRACE`: replay one recorded trace against a back
+ * end and print a line per message. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "mfe_trace.h"
+#include "replay_cmd.h"
+
+#define CONNECT_MS 10000   /* a back end gets this long to come up */
+#define EXIT_USAGE 2
+
+static const char usage_replay[] =
+    "usage: vhost-conform replay TRACE [OPTIONS]\n"
+    "\n"
+    "Replays TRACE.log/TRACE.raw (fixtures/qemu-7.2 format) message by message\n"
+    "with live fds and addresses, and compares every reply with the trace's.\n"
+    "\n"
+    "  --backend 'CMD {socket}'  back end to start (default: the bundled vhost-refnet)\n"
+    "  --socket PATH             a back end that is already running\n"
+    "  --mode server|client      the back end's side of the socket (default server)\n"
+    "  --timeout-ms N            wait for each reply up to N ms (default 3000)\n"
+    "  --quiet                   print only what is not 'ok'\n";
+
+struct replay_cli {
+    const char *trace, *backend, *socket;
+    enum vhc_mode mode;
+    int timeout_ms;
+    bool quiet;
+    char dir[64], path[128], log[160];
+    struct vhc_backend be;
+};
+
+static void print_line(void *arg, unsigned seq, const char *req, enum mfe_replay_verdict v,
+                       const char *detail)
+{
+    const struct replay_cli *c = arg;
+    if (c->quiet && v == MFE_RPL_OK)
+        return;
+    printf("%04u %s %s%s%s\n", seq, req, mfe_replay_verdict_name(v), detail[0] ? ": " : "",
+           detail);
+    fflush(stdout);
+}
+
+static int open_session(void *arg, struct mfe *f)
+{
+    const struct replay_cli *c = arg;
+    int wait = f->timeout_ms;
+    f->timeout_ms = CONNECT_MS;
+    int rc = f->role == MFE_LISTEN ? mfe_accept(f) : mfe_connect(f, c->path);
+    f->timeout_ms = wait;
+    return rc;
+}
+
+static int parse_args(int argc, char **argv, struct replay_cli *c)
+{
+    static const struct option opts[] = {
+        { "backend", required_argument, NULL, 'b' }, { "socket", required_argument, NULL, 's' },
+        { "mode", required_argument, NULL, 'm' }, { "timeout-ms", required_argument, NULL, 't' },
+        { "quiet", no_argument, NULL, 'q' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'b': c->backend = optarg; break;
+        case 's': c->socket = optarg; break;
+        case 'm':
+            if (strcmp(optarg, "server") && strcmp(optarg, "client"))
+                return -1;
+            c->mode = optarg[0] == 's' ? VHC_MODE_SERVER : VHC_MODE_CLIENT;
+            break;
+        case 't': c->timeout_ms = atoi(optarg); if (c->timeout_ms <= 0) return -1; break;
+        case 'q': c->quiet = true; break;
+        case 'h': return 1;
+        default: return -1;
+        }
+    }
+    if (optind + 1 != argc || (c->backend && c->socket))
+        return -1;
+    c->trace = argv[optind];
+    return 0;
+}
+
+/* The socket path, a listener in client mode, the back end when asked. */
+static int set_up(struct replay_cli *c, struct mfe *f)
+{
+    if (c->socket) {
+        snprintf(c->path, sizeof c->path, "%s", c->socket);
+    } else {
+        snprintf(c->dir, sizeof c->dir, "%s/vhc-replay.XXXXXX",
+                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        if (strlen(c->dir) > 40 || !mkdtemp(c->dir)) {
+            fprintf(stderr, "vhost-conform: cannot make a temporary folder\n");
+            c->dir[0] = '\0';
+            return -1;
+        }
+        snprintf(c->path, sizeof c->path, "%s/vhu.sock", c->dir);
+        snprintf(c->log, sizeof c->log, "%s/backend.log", c->dir);
+    }
+    if (c->mode == VHC_MODE_CLIENT && mfe_listen(f, c->path) < 0) {
+        fprintf(stderr, "vhost-conform: %s\n", mfe_error(f));
+        return -1;
+    }
+    if (c->socket)
+        return 0;
+    char *tmpl = c->backend ? strdup(c->backend) : vhc_backend_default(c->mode);
+    char *cmd = tmpl ? vhc_backend_expand(tmpl, c->path, c->mode) : NULL;
+    int rc = cmd ? vhc_backend_start(&c->be, cmd, c->log) : -1;
+    if (rc == 0)
+        printf("# back end: %s\n", cmd);
+    else
+        fprintf(stderr, "vhost-conform: cannot start the back end\n");
+    free(cmd);
+    free(tmpl);
+    return rc;
+}
+
+/* Stop the back end; a crash is a failure.  The log's tail on failure. */
+static bool tear_down(struct replay_cli *c, bool failed)
+{
+    bool crashed = false;
+    if (c->be.pid > 0) {
+        char why[256];
+        vhc_backend_stop(&c->be, 2000);
+        crashed = vhc_backend_crashed(&c->be, why, sizeof why);
+        if (crashed)
+            printf("# the back end crashed: %s\n", why);
+        char *tail = (failed || crashed) ? vhc_backend_tail(&c->be) : NULL;
+        if (tail)
+            printf("# back end's last output:\n%s", tail);
+        free(tail);
+    }
+    if (c->dir[0]) {
+        unlink(c->path);
+        unlink(c->log);
+        rmdir(c->dir);
+    }
+    return crashed;
+}
+
+static int run_replay(struct replay_cli *c, const struct mfe_trace *t)
+{
+    struct mfe f;
+    mfe_init(&f, c->timeout_ms);
+    struct mfe_replay_opts o = { .report = print_line, .open = open_session, .arg = c };
+    struct mfe_replay_stats st;
+    int rc = set_up(c, &f);
+    if (rc == 0) {
+        printf("# replay %s: %zu messages, %s device, back end %s\n", t->name, t->n,
+               t->dev == VHU_DEV_BLK ? "blk" : t->dev == VHU_DEV_FS ? "fs" : "net",
+               c->mode == VHC_MODE_SERVER ? "listens" : "connects");
+        rc = mfe_replay_run(&f, t, &o, &st);
+        printf("# ok %u, differs %u, masked %u, skipped %u, mismatches %u\n", st.ok,
+               st.differs, st.masked, st.skipped, st.failed);
+        if (rc != 0)
+            printf("# first mismatch: %s\n", st.first_failure);
+    }
+    mfe_close(&f);
+    if (tear_down(c, rc != 0))
+        rc = 1;
+    printf("%s\n", rc == 0 ? "PASS" : "FAIL");
+    return rc == 0 ? 0 : 1;
+}
+
+int vhc_cmd_replay(int argc, char **argv)
+{
+    struct replay_cli c = { .mode = VHC_MODE_SERVER, .timeout_ms = 3000 };
+    int prc = parse_args(argc, argv, &c);
+    if (prc != 0) {
+        fputs(usage_replay, prc > 0 ? stdout : stderr);
+        return prc > 0 ? 0 : EXIT_USAGE;
+    }
+    struct mfe_trace t;
+    char err[512];
+    if (mfe_trace_load(&t, c.trace, err, sizeof err) < 0) {
+        fprintf(stderr, "vhost-conform: %s\n", err);
+        return EXIT_USAGE;
+    }
+    signal(SIGPIPE, SIG_IGN);   /* a back end that dies makes writes fail, not kill us */
+    int rc = run_replay(&c, &t);
+    mfe_trace_free(&t);
+    return rc;
+}

@@ -1,0 +1,89 @@
+/* Reports: one run's results as data, read back from our own TAP or handed
+ * over by the runner, and written as JUnit XML (junit.c) or as one
+ * self-contained HTML page (html.c).  Several runs make one report.
+ */
+#ifndef VHC_REPORT_H
+#define VHC_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "harness.h"
+
+/* One case of one run.  Strings are malloc'd; NULL = absent. */
+struct vhc_rcase {
+    char *id;
+    enum vhc_verdict verdict;
+    bool todo;                 /* the expectations list it (TAP # TODO): an
+                                  expected failure, or an unexpected pass */
+    char *directive;           /* the SKIP or TODO reason */
+    char *rule, *at, *message, *spec, *expected_verdict;
+    char *transcript, *backend_stderr, *case_stderr;
+    unsigned long duration_ms;
+    bool has_duration;         /* saved TAP keeps durations of failures only */
+};
+
+struct vhc_rrun {
+    char *name;                /* column title: "dpdk-testpmd server" */
+    char *backend;             /* the command, or NULL */
+    char *mode;                /* "server", "client", or NULL when unknown */
+    char *source;              /* the TAP file it was read from, or NULL */
+    char *bail;                /* "Bail out!" reason: the run is incomplete */
+    unsigned planned;
+    struct vhc_rcase *c;
+    size_t n, cap;
+};
+
+/* Counts as the TAP summary has them (todo holds the listed failures). */
+struct vhc_rtally {
+    unsigned pass, fail, skip, todo, timeout, crash, xpass;
+};
+
+void vhc_rrun_init(struct vhc_rrun *run);
+void vhc_rrun_free(struct vhc_rrun *run);
+/* A new, zeroed case at the end of run; NULL when out of memory. */
+struct vhc_rcase *vhc_rrun_add(struct vhc_rrun *run, const char *id);
+void vhc_rrun_tally(const struct vhc_rrun *run, struct vhc_rtally *t);
+/* "vhost-refnet server" from a command and a mode (either may be NULL). */
+char *vhc_rrun_name(const char *backend, const char *mode);
+
+/* What a case counts as in a report: one of these words. */
+enum vhc_rkind { VHC_RK_PASS, VHC_RK_FAIL, VHC_RK_SKIP, VHC_RK_TODO, VHC_RK_XPASS,
+                 VHC_RK_TIMEOUT, VHC_RK_CRASH };
+enum vhc_rkind vhc_rcase_kind(const struct vhc_rcase *c);
+const char *vhc_rkind_name(enum vhc_rkind k);
+
+/* Read a TAP stream vhost-conform wrote (TAP 14, YAML under failures,
+ * '# backend:' and '# mode:' comments).  Unknown lines are ignored.
+ * Returns 0, or -1 with err set when it is not TAP at all. */
+int vhc_tap_read(FILE *in, struct vhc_rrun *run, char *err, size_t errlen);
+
+/* The two header comments the runner writes after the plan. */
+void vhc_tap_run_comment(FILE *f, const char *backend, enum vhc_mode mode);
+
+/* Text for XML and HTML: &<>"' as entities; control characters other than
+ * tab and newline, and bytes that are not valid UTF-8, dropped / replaced
+ * with '?'.  In attributes (attr) tab and newline become character refs. */
+void vhc_put_escaped(FILE *f, const char *s, bool attr);
+
+/* Writers.  Return 0, or -1 when the stream failed. */
+int vhc_junit_write(FILE *f, const struct vhc_rrun *runs, size_t n);
+int vhc_html_write(FILE *f, const struct vhc_rrun *runs, size_t n);
+
+/* ---- the runner's hook (--junit / --html) ---- */
+struct vhc_report_out;
+/* Opens the files now, so a bad path fails before the run; NULL on error
+ * (message printed).  Returns NULL too when neither file was asked for,
+ * with *failed false. */
+struct vhc_report_out *vhc_report_open(const char *junit, const char *html,
+                                       const char *backend, enum vhc_mode mode,
+                                       bool *failed);
+void vhc_report_item(struct vhc_report_out *o, const struct vhc_tap_item *it);
+/* Write both files (bail: why the run stopped early, or NULL) and free o.
+ * Returns 0, or -1 when a write failed (message printed). */
+int vhc_report_close(struct vhc_report_out *o, const char *bail);
+
+/* `vhost-conform report` */
+int vhc_cmd_report(int argc, char **argv);
+
+#endif
