@@ -34,6 +34,10 @@ extern const struct vhc_case vhc_cases_faults[];
 extern const size_t vhc_cases_faults_n;
 extern const struct vhc_case vhc_cases_reconnect[];
 extern const size_t vhc_cases_reconnect_n;
+extern const struct vhc_case vhc_cases_hardening[];
+extern const size_t vhc_cases_hardening_n;
+extern const struct vhc_case vhc_cases_hardening_dp[];
+extern const size_t vhc_cases_hardening_dp_n;
 
 /* ---- requests (helpers.c) ---- */
 /* Send a request that always answers; the reply must echo the request and

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "cases.h"
+#include "hardening_tags.h"
 
 #define MiB (1ull << 20)
 
@@ -240,6 +241,7 @@ const struct vhc_case vhc_cases_memory[] = {
     },
     {
         .id = "memory/more-fds-than-regions",
+        .tags = CVE_2022_0669,
         .summary = "1 region with 2 fds is refused",
         .rule = MEM_RULE "the fd count must match",
         .steps = "QEMU init; SET_FEATURES; SET_MEM_TABLE nregions 1, 2 fds; refused; "
@@ -248,6 +250,7 @@ const struct vhc_case vhc_cases_memory[] = {
     },
     {
         .id = "memory/nregions-over-max",
+        .tags = FIX_RUST_VMM_MSG,
         .summary = "nregions 9 (beyond the 8-region payload) is refused",
         .rule = "vhost-user.rst, Memory regions description: the table holds region0 to "
                 "region7; a count of 9 is outside the message format",
@@ -265,6 +268,7 @@ const struct vhc_case vhc_cases_memory[] = {
     },
     {
         .id = "memory/offset-beyond-fd",
+        .tags = CVE_2018_1059 "; " FIX_LIBVHOST_USER_MEM,
         .summary = "a region whose mmap_offset + size overruns its memfd is refused",
         .rule = "vhost-user.rst, Memory regions description: a region starts at mmap "
                 "offset in its fd; a region past the fd's end cannot be mapped as "
@@ -275,6 +279,7 @@ const struct vhc_case vhc_cases_memory[] = {
     },
     {
         .id = "memory/size-overflow",
+        .tags = CVE_2018_1059 "; " FIX_LIBVHOST_USER_MEM,
         .summary = "a region whose gpa + size wraps past 2^64 is refused",
         .rule = "vhost-user.rst, Memory access: guest addresses map to the region "
                 "containing them; a region that wraps around contains no well-defined "
@@ -285,6 +290,7 @@ const struct vhc_case vhc_cases_memory[] = {
     },
     {
         .id = "memory/payload-size-mismatch",
+        .tags = FIX_RUST_VMM_MSG,
         .summary = "nregions 2 in a payload sized for 1 region is refused",
         .rule = "vhost-user.rst, Memory regions description: the payload is the count, "
                 "padding and that many regions; a size that disagrees is malformed",

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "cases.h"
+#include "hardening_tags.h"
 
 /* ---- start, stop, bases ---- */
 
@@ -353,24 +354,28 @@ const struct vhc_case vhc_cases_rings[] = {
     },
     {
         .id = "rings/index-out-of-range-num",
+        .tags = CVE_2020_10726,
         .summary = "SET_VRING_NUM for ring 1024 is refused",
         .rule = IDX_RULE, .steps = IDX_STEPS("SET_VRING_NUM index 1024"),
         .body = index_num,
     },
     {
         .id = "rings/index-out-of-range-base",
+        .tags = CVE_2020_10726,
         .summary = "SET_VRING_BASE for ring 1024 is refused",
         .rule = IDX_RULE, .steps = IDX_STEPS("SET_VRING_BASE index 1024"),
         .body = index_base,
     },
     {
         .id = "rings/index-out-of-range-enable",
+        .tags = CVE_2020_10726,
         .summary = "SET_VRING_ENABLE for ring 1024 is refused",
         .rule = IDX_RULE, .steps = IDX_STEPS("SET_VRING_ENABLE index 1024"),
         .body = index_enable,
     },
     {
         .id = "rings/index-out-of-range-addr",
+        .tags = CVE_2020_10726,
         .summary = "SET_VRING_ADDR for ring 1024 is refused",
         .rule = IDX_RULE, .steps = IDX_STEPS("features, table, NUM/BASE of ring 0; "
                                              "SET_VRING_ADDR index 1024"),
@@ -378,6 +383,7 @@ const struct vhc_case vhc_cases_rings[] = {
     },
     {
         .id = "rings/index-out-of-range-kick",
+        .tags = CVE_2020_10726,
         .summary = "SET_VRING_KICK for ring 2 * queue pairs is refused",
         .rule = IDX_RULE " (bits 0-7 of the u64 carry the index)",
         .steps = IDX_STEPS("SET_VRING_KICK index 2*pairs with an eventfd"),
@@ -385,6 +391,7 @@ const struct vhc_case vhc_cases_rings[] = {
     },
     {
         .id = "rings/index-out-of-range-call",
+        .tags = CVE_2020_10726,
         .summary = "SET_VRING_CALL for ring 2 * queue pairs is refused",
         .rule = IDX_RULE " (bits 0-7 of the u64 carry the index)",
         .steps = IDX_STEPS("SET_VRING_CALL index 2*pairs with an eventfd"),
@@ -392,24 +399,28 @@ const struct vhc_case vhc_cases_rings[] = {
     },
     {
         .id = "rings/num-not-power-of-two",
+        .tags = FIX_VRING_NUM,
         .summary = "SET_VRING_NUM 255 on a split ring is refused",
         .rule = NUM_RULE, .steps = IDX_STEPS("SET_FEATURES (split); SET_VRING_NUM 0, 255"),
         .body = num_not_power_of_two,
     },
     {
         .id = "rings/num-zero",
+        .tags = FIX_VRING_NUM,
         .summary = "SET_VRING_NUM 0 is refused",
         .rule = NUM_RULE, .steps = IDX_STEPS("SET_FEATURES (split); SET_VRING_NUM 0, 0"),
         .body = num_zero,
     },
     {
         .id = "rings/num-too-large",
+        .tags = FIX_VRING_NUM,
         .summary = "SET_VRING_NUM 65536 is refused",
         .rule = NUM_RULE, .steps = IDX_STEPS("SET_FEATURES (split); SET_VRING_NUM 0, 65536"),
         .body = num_too_large,
     },
     {
         .id = "rings/addr-outside-memory",
+        .tags = CVE_2020_10723,
         .summary = "a descriptor table address in no region is refused or never used",
         .rule = "vhost-user.rst, Memory access / SET_VRING_ADDR: ring addresses are user "
                 "addresses that map to the region containing them; one in no region "

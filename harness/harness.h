@@ -155,6 +155,10 @@ struct vhc_run_opts {
     unsigned nprofiles;
     const char *fault;         /* --fault SPEC: applied in every case */
     int fault_matrix;          /* --fault-matrix KIND (enum mfe_fault_kind), 0 = off */
+    bool trace;                /* --trace: every message to stderr as it goes */
+    unsigned repeat;           /* --repeat N: each case N times; 0/1 = once */
+    unsigned shard_k, shard_n; /* --shard K/N (1-based); 0 = no sharding */
+    unsigned jobs;             /* --jobs N: cases at once; 0/1 = one */
 };
 
 /* Exit status: 0 no unexpected failure, 1 some, 2 usage / setup error;

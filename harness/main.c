@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "harness.h"
 #include "replay_cmd.h"
 #include "report.h"
@@ -23,6 +24,9 @@ static const char usage_main[] =
     "  record --listen A --connect B  proxy that records a front end's trace\n"
     "  report --junit FILE|--html FILE TAP...  one report from saved runs\n"
     "  profiles        the bundled QEMU profiles (--profile NAME)\n"
+    "  shell           type requests by name, see decoded replies\n"
+    "  features        what a guest would see of a back end, per QEMU profile\n"
+    "  help [COMMAND]  a command's manual page\n"
     "\n"
     "'vhost-conform COMMAND --help' describes a command's options.\n"
     "Exit status: 0 nothing failed unexpectedly, 1 a case failed, 2 usage error.\n";
@@ -49,7 +53,12 @@ static const char usage_run[] =
     "                            'vhost-conform profiles'); repeatable; 'all' runs\n"
     "                            every case once per profile, ids suffixed @NAME\n"
     "  --profile-file PATH       a profile of your own (format: see any bundled one,\n"
-    "                            'vhost-conform profiles --show NAME')\n";
+    "                            'vhost-conform profiles --show NAME')\n"
+    "  --trace                   every message, decoded, to stderr as it goes\n"
+    "  --repeat N                each case N times (ids get @rep1..@repN)\n"
+    "  --shard K/N               every N-th case from the K-th (1-based)\n"
+    "  --jobs N                  N cases at once, one back end each ({n} in\n"
+    "                            --backend = job number); TAP in list order\n";
 
 static const char usage_list[] = "usage: vhost-conform list [GLOB]\n";
 static const char usage_explain[] = "usage: vhost-conform explain CASE\n";
@@ -150,6 +159,8 @@ static int cmd_explain(int argc, char **argv)
     printf("%-18s %s\n%-18s %s\n", "id:", c->id, "summary:", c->summary);
     print_text("rule:", c->rule);
     print_text("steps:", c->steps);
+    if (c->tags)
+        print_text("guards against:", c->tags);
     print_bits("features:", c->features, vhu_net_feature_name);
     print_bits("protocol features:", c->protocol_features, vhu_pf_name);
     print_flags(c->flags);
@@ -262,7 +273,7 @@ static int parse_scale(const char *s, double *x)
 enum { OPT_BACKEND = 256, OPT_SOCKET, OPT_MODE, OPT_FILTER, OPT_EXPECT, OPT_TAP,
        OPT_JUNIT, OPT_HTML,
        OPT_SCALE, OPT_LIST_ONLY, OPT_PROFILE, OPT_PROFILE_FILE, OPT_FAULT, OPT_FAULT_MATRIX,
-       OPT_HELP };
+       OPT_TRACE, OPT_REPEAT, OPT_SHARD, OPT_JOBS, OPT_HELP };
 
 static const struct option run_options[] = {
     { "backend", required_argument, NULL, OPT_BACKEND },
@@ -279,9 +290,36 @@ static const struct option run_options[] = {
     { "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
     { "fault", required_argument, NULL, OPT_FAULT },
     { "fault-matrix", required_argument, NULL, OPT_FAULT_MATRIX },
+    { "trace", no_argument, NULL, OPT_TRACE },
+    { "repeat", required_argument, NULL, OPT_REPEAT },
+    { "shard", required_argument, NULL, OPT_SHARD },
+    { "jobs", required_argument, NULL, OPT_JOBS },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
 };
+
+/* a count from 1 to max */
+static int parse_count(const char *s, unsigned max, unsigned *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (end == s || *end || s[0] == '-' || v < 1 || v > max)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* --shard K/N, 1 <= K <= N */
+static int parse_shard(const char *s, struct vhc_run_opts *o)
+{
+    unsigned k, n;
+    char tail;
+    if (sscanf(s, "%u/%u%c", &k, &n, &tail) != 2 || k < 1 || k > n || n > 10000)
+        return -1;
+    o->shard_k = k;
+    o->shard_n = n;
+    return 0;
+}
 
 /* One option into o; 1 = help, -1 = bad value. */
 static int take_option(int opt, const char *arg, struct vhc_run_opts *o)
@@ -305,6 +343,10 @@ static int take_option(int opt, const char *arg, struct vhc_run_opts *o)
     case OPT_PROFILE_FILE: return add_profile_file(arg, o);
     case OPT_FAULT: return parse_fault(arg, o);
     case OPT_FAULT_MATRIX: return parse_fault_matrix(arg, o);
+    case OPT_TRACE: o->trace = true; return 0;
+    case OPT_REPEAT: return parse_count(arg, 10000, &o->repeat);
+    case OPT_SHARD: return parse_shard(arg, o);
+    case OPT_JOBS: return parse_count(arg, 64, &o->jobs);
     case OPT_HELP: return 1;
     default: return -1;
     }
@@ -334,6 +376,10 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "vhost-conform: --backend and --socket exclude each other\n");
         return EXIT_USAGE;
     }
+    if (o.socket && o.jobs > 1) {
+        fprintf(stderr, "vhost-conform: --jobs needs a back end per job: use --backend\n");
+        return EXIT_USAGE;
+    }
     if (o.fault && o.fault_matrix) {
         fprintf(stderr, "vhost-conform: --fault and --fault-matrix exclude each other\n");
         return EXIT_USAGE;
@@ -348,18 +394,21 @@ static const struct {
     { "list", cmd_list }, { "explain", cmd_explain }, { "run", cmd_run },
     { "replay", vhc_cmd_replay }, { "record", vhc_cmd_record },
     { "profiles", cmd_profiles }, { "report", vhc_cmd_report },
+    { "shell", vhc_cmd_shell }, { "features", vhc_cmd_features },
 };
 
 int main(int argc, char **argv)
 {
     if (argc < 2)
         return usage(usage_main, EXIT_USAGE);
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0)
-        return usage(usage_main, 0);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return vhc_help(NULL) < 0 ? EXIT_USAGE : 0;
+    if (strcmp(argv[1], "help") == 0)   /* help [COMMAND]: the man page */
+        return vhc_help(argc > 2 ? argv[2] : NULL) < 0 ? EXIT_USAGE : 0;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].fn(argc - 1, argv + 1);
+            return wants_help(argc - 1, argv + 1) ? (vhc_help(argv[1]) < 0 ? EXIT_USAGE : 0)
+                                                  : commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "vhost-conform: unknown command '%s'\n", argv[1]);
     return usage(usage_main, EXIT_USAGE);
 }

@@ -21,6 +21,7 @@
 #include "harness.h"
 #include "report.h"
 #include "mfe_fault.h"
+#include "jobs.h"
 
 #define DEFAULT_TIMEOUT_S 30u
 #define FIRST_CONNECT_MS  5000    /* the back end may still be starting */
@@ -177,6 +178,15 @@ static void child_main(struct run *run, int result_fd, int control_fd)
 static void child_main(struct run *run, int result_fd, int control_fd)
 {
     setpgid(0, 0);
+    /* --trace: every mfe of this case writes its lines to our stderr (the
+     * copy taken before stderr becomes the case log) */
+    if (run->o->trace) {
+        int tfd = dup(STDERR_FILENO);
+        char num[16];
+        snprintf(num, sizeof num, "%d", tfd);
+        setenv("MFE_TRACE_FD", num, 1);
+        run->ctx.fe.trace_fd = tfd;
+    }
     /* A sanitizer's report or an abort message is the diagnosis of a front
      * end crash: keep it for the YAML rather than mixing it into ours. */
     int log_fd = open(run->s.case_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -472,10 +482,25 @@ static int select_matrix(struct run *run)
     return 0;
 }
 
+/* --shard K/N: keep every N-th from the K-th; the list is sorted, so the
+ * shards of one selection cover it exactly once */
+static int shard(struct run *run)
+{
+    unsigned k = run->o->shard_k, n = run->o->shard_n;
+    size_t kept = 0;
+    for (size_t i = 0; n && i < run->nsel; i++)
+        if (i % n == k - 1)
+            run->sel[kept++] = run->sel[i];
+    run->nsel = n ? kept : run->nsel;
+    if (run->nsel == 0)
+        fprintf(stderr, "vhost-conform: shard %u/%u is empty\n", k, n);
+    return run->nsel ? 0 : -1;
+}
+
 static int select_cases(struct run *run)
 {
     if (run->o->fault_matrix)
-        return select_matrix(run);
+        return select_matrix(run) < 0 ? -1 : shard(run);
     size_t n;
     const struct vhc_case *const *all = vhc_cases(&n);
     run->sel = calloc(n ? n : 1, sizeof *run->sel);
@@ -488,7 +513,7 @@ static int select_cases(struct run *run)
         fprintf(stderr, "vhost-conform: no case matches the filter\n");
         return -1;
     }
-    return 0;
+    return shard(run);
 }
 
 static int load_expectations(struct run *run)
@@ -583,37 +608,118 @@ static unsigned profile_count(const struct run *run)
     return run->o->nprofiles ? run->o->nprofiles : 1;
 }
 
-/* Case i of the plan: case i / nprofiles under profile i % nprofiles.  The
- * parent selects the profile before it forks, so the child starts with it;
- * with several profiles the id says which ("negotiation/x@qemu-8.2"). */
+static unsigned repeat_count(const struct run *run)
+{
+    return run->o->repeat ? run->o->repeat : 1;
+}
+
+/* Item i of the plan: case, then profile, then repetition, so the runs of
+ * one case stay together.  The parent selects the profile before it forks,
+ * so the child starts with it; the id says which profile and repetition
+ * ("negotiation/x@qemu-8.2@rep2"). */
+static const struct vhc_case *nth_case(const struct run *run, size_t i, char *id, size_t cap)
+{
+    unsigned np = profile_count(run), nr = repeat_count(run);
+    const struct vhc_case *c = run->sel[i / nr / np];
+    const struct mfe_profile *p = run->o->nprofiles ? run->o->profiles[i / nr % np] : NULL;
+    int n = snprintf(id, cap, "%s%s%s", c->id, np > 1 ? "@" : "", np > 1 ? p->name : "");
+    if (nr > 1)
+        snprintf(id + n, cap - (size_t)n, "@rep%zu", i % nr + 1);
+    mfe_profile_select(p);
+    return c;
+}
+
+static void trace_header(const struct run *run, const char *id)
+{
+    if (run->o->trace)
+        fprintf(stderr, "# trace %s\n", id);
+}
+
+/* The result of item i into the TAP, the reports and the tally. */
+static void record_nth(struct run *run, size_t i, struct vhc_result *r)
+{
+    char id[300];
+    const struct vhc_case *c = nth_case(run, i, id, sizeof id);
+    struct vhc_tap_item it = {
+        .n = (unsigned)i + 1, .id = id, .mode = run->o->mode, .r = r,
+        .spec = c->rule, .expect = vhc_expect_find(&run->expect, c->id, run->o->mode),
+    };
+    emit(run, &it);
+    progress(run, &it);
+    run->unexpected |= vhc_tally_add(&run->tally, &it);
+}
+
 static int run_nth(struct run *run, size_t i)
 {
-    unsigned np = profile_count(run);
-    const struct vhc_case *c = run->sel[i / np];
-    const struct mfe_profile *p = run->o->nprofiles ? run->o->profiles[i % np] : NULL;
-    char id[256];
-    snprintf(id, sizeof id, "%s%s%s", c->id, np > 1 ? "@" : "", np > 1 ? p->name : "");
-    mfe_profile_select(p);
+    char id[300];
+    const struct vhc_case *c = nth_case(run, i, id, sizeof id);
+    trace_header(run, id);
     struct vhc_result r = { .verdict = VHC_NOTRUN };
     if (run_case(run, c, &r) < 0) {
         vhc_result_free(&r);
         bail_out(run);
         return -1;
     }
-    struct vhc_tap_item it = {
-        .n = (unsigned)i + 1, .id = id, .mode = run->o->mode, .r = &r,
-        .spec = c->rule, .expect = vhc_expect_find(&run->expect, c->id, run->o->mode),
-    };
-    emit(run, &it);
-    progress(run, &it);
-    run->unexpected |= vhc_tally_add(&run->tally, &it);
+    record_nth(run, i, &r);
     vhc_result_free(&r);
     return 0;
 }
 
+/* ---- --jobs: each worker process runs items with its own back end ---- */
+
+/* {n} in the back-end template becomes the job number, once per worker */
+static int job_template(struct run *run, unsigned job)
+{
+    char *t = run->tmpl, *at = t ? strstr(t, "{n}") : NULL;
+    if (!at)
+        return 0;
+    char *out = malloc(strlen(t) + 16);
+    if (!out)
+        return -1;
+    sprintf(out, "%.*s%u%s", (int)(at - t), t, job, at + 3);
+    free(run->tmpl);
+    run->tmpl = out;
+    return job_template(run, job);
+}
+
+static int job_work(void *arg, size_t i, unsigned job, struct vhc_result *r)
+{
+    struct run *run = arg;
+    if (job_template(run, job) < 0)
+        return -1;
+    char id[300];
+    const struct vhc_case *c = nth_case(run, i, id, sizeof id);
+    trace_header(run, id);
+    return run_case(run, c, r);
+}
+
+static void job_done(void *arg, size_t i, struct vhc_result *r)
+{
+    record_nth(arg, i, r);
+}
+
+static int run_jobs(struct run *run, size_t total)
+{
+    unsigned longest = 0;
+    for (size_t i = 0; i < run->nsel; i++)
+        if (run->sel[i]->timeout_s > longest)
+            longest = run->sel[i]->timeout_s;
+    struct vhc_jobs_ops ops = {
+        .work = job_work, .done = job_done, .arg = run,
+        .item_limit_s = (longest > DEFAULT_TIMEOUT_S ? longest : DEFAULT_TIMEOUT_S) *
+                        run->o->timeout_scale + 30,
+    };
+    if (vhc_jobs_run(run->o->jobs, total, &ops, &interrupted) == 0)
+        return 0;
+    if (!interrupted)
+        interrupted = SIGTERM;   /* a worker could not start: stop as interrupted */
+    bail_out(run);
+    return -1;
+}
+
 static int run_all(struct run *run)
 {
-    size_t total = run->nsel * profile_count(run);
+    size_t total = run->nsel * profile_count(run) * repeat_count(run);
     vhc_tap_begin(stdout, (unsigned)total);
     if (run->tap)
         vhc_tap_begin(run->tap, (unsigned)total);
@@ -622,7 +728,9 @@ static int run_all(struct run *run)
     vhc_tap_run_comment(stdout, backend, run->o->mode);
     if (run->tap)
         vhc_tap_run_comment(run->tap, backend, run->o->mode);
-    for (size_t i = 0; i < total; i++)
+    if (run->o->jobs > 1 && run_jobs(run, total) < 0)
+        return 128 + interrupted;
+    for (size_t i = 0; run->o->jobs <= 1 && i < total; i++)
         if (run_nth(run, i) < 0)
             return 128 + interrupted;
     vhc_tap_end(stdout, &run->tally);

@@ -49,6 +49,9 @@ struct vhc_case {
     void (*body)(struct vhc_ctx *ctx);
     const void *variant;       /* one row of a case family's variant table, read
                                   by the body as ctx->c->variant; NULL = none */
+    const char *tags;          /* the shipped bugs the case guards against:
+                                  "CVE-2018-1059: what it was; ..." (LTP-style),
+                                  printed by `explain`; NULL = none */
 };
 
 /* What the body sees. */

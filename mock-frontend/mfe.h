@@ -98,6 +98,9 @@ struct mfe {
     const char *err_rule;       /* stable rule id of the last error, or NULL */
     struct mfe_fault *fault;    /* fault injection in mfe_send (mfe_fault.h), or
                                    NULL; not owned, kept by mfe_disconnect */
+    int trace_fd;               /* each transcript line is also written here as
+                                   it happens (--trace, the shell); -1 = off.
+                                   mfe_init takes it from $MFE_TRACE_FD */
 };
 
 /* mfe_request's status for a reply that is present but wrong, and for an

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -29,6 +31,14 @@ static int fail(struct mfe *f, int rc, const char *rule, const char *fmt, ...)
     return rc;
 }
 
+/* --trace: the line as soon as it is complete; a failed write only loses
+ * the live copy, the transcript keeps it. */
+static void trace_line(const struct mfe *f, const char *line)
+{
+    if (f->trace_fd >= 0)
+        dprintf(f->trace_fd, "%s\n", line);
+}
+
 static char *next_line(struct mfe *f)
 {
     char *line = f->transcript[f->ntranscript % MFE_TRANSCRIPT];
@@ -44,6 +54,7 @@ void mfe_note(struct mfe *f, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line + n, MFE_LINE - (size_t)n, fmt, ap);
     va_end(ap);
+    trace_line(f, line);
 }
 
 static void record_msg(struct mfe *f, const struct vhu_msg *m, bool from_backend)
@@ -52,6 +63,7 @@ static void record_msg(struct mfe *f, const struct vhu_msg *m, bool from_backend
     int n = snprintf(line, MFE_LINE, "%04u %s ", ++f->seq, from_backend ? "B->F" : "F->B");
     bool is_reply = (m->hdr.flags & VHU_FLAG_REPLY) != 0;
     vhu_format(line + n, MFE_LINE - (size_t)n, VHU_CH_FRONT, m, is_reply);
+    trace_line(f, line);
 }
 
 void mfe_transcript_dump(const struct mfe *f, FILE *out, const char *indent, unsigned n)
@@ -90,6 +102,8 @@ void mfe_init(struct mfe *f, int timeout_ms)
     f->mem.fd = -1;
     for (unsigned i = 0; i < MFE_MAX_VQ; i++)
         f->vq[i].kick = f->vq[i].call = f->vq[i].err = -1;
+    const char *trace = getenv("MFE_TRACE_FD");
+    f->trace_fd = trace && *trace ? atoi(trace) : -1;
 }
 
 void mfe_disconnect(struct mfe *f)

@@ -3,7 +3,9 @@
  * Ports: loopback (TX frames are copied straight from the TX buffers into
  * the same pair's RX buffers, no intermediate packet buffer) and tap (TX
  * frames are written with writev from guest memory; frames read from the
- * TAP queue go to RX).
+ * TAP queue go to RX) and switch (TX frames are copied out of guest memory
+ * and handed to the switch, which never makes TX wait; frames from the
+ * pair's inbox go to RX the way TAP frames do; switch.h).
  *
  * RX ring empty (or too few buffers for a frame): the TX chain is left in
  * its ring, not consumed, and the worker waits for RX buffers; after
@@ -14,6 +16,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +72,38 @@ static enum ref_deliver to_tap(struct ref_worker *w, const struct ref_elem *e, u
     return REF_DELIVERED;
 }
 
+/* A copy of the frame goes to the switch; it counts its own drops. */
+static enum ref_deliver to_switch(struct ref_worker *w, const struct ref_elem *e, uint32_t len)
+{
+    struct ref_sw_frame *f = malloc(sizeof *f + len);
+    if (!f)
+        return REF_DROPPED;
+    f->len = len;
+    uint32_t skip = w->net.hdr_len, off = 0;
+    for (unsigned i = 0; i < e->niov && off < len; i++) {
+        const struct ref_iov *v = &w->net.tx_io.v[e->iov + i];
+        if (skip >= v->len) {
+            skip -= v->len;
+            continue;
+        }
+        uint32_t k = v->len - skip < len - off ? v->len - skip : len - off;
+        memcpy(f->data + off, v->p + skip, k);
+        off += k;
+        skip = 0;
+    }
+    ref_sw_forward(w->sw, w->s->opts->port, w->pair, f);
+    return REF_DELIVERED;
+}
+
+static enum ref_deliver to_port(struct ref_worker *w, const struct ref_elem *e, uint32_t len)
+{
+    if (w->sw)
+        return to_switch(w, e, len);
+    if (w->port_fd >= 0)
+        return to_tap(w, e, len);
+    return to_rx(w, &w->net.tx_io.v[e->iov], e->niov, w->net.hdr_len, len);
+}
+
 /* One TX frame: REF_NO_ROOM means "leave it in the ring for now". */
 static enum ref_deliver tx_frame(struct ref_worker *w, const struct ref_elem *e)
 {
@@ -78,14 +113,12 @@ static enum ref_deliver tx_frame(struct ref_worker *w, const struct ref_elem *e)
         return REF_DROPPED;
     }
     uint32_t len = e->len - w->net.hdr_len;
-    enum ref_deliver d = w->port_fd >= 0
-        ? to_tap(w, e, len)
-        : to_rx(w, &w->net.tx_io.v[e->iov], e->niov, w->net.hdr_len, len);
+    enum ref_deliver d = to_port(w, e, len);
     if (d == REF_NO_ROOM)
         return d;
     ref_count(&st->packets, 1);
     ref_count(&st->bytes, len);
-    if (d == REF_DROPPED && w->port_fd >= 0)
+    if (d == REF_DROPPED && (w->port_fd >= 0 || w->sw))
         ref_count(&st->drops, 1);
     return d;
 }
@@ -139,10 +172,45 @@ static int tap_burst(struct ref_worker *w)
     return rc;
 }
 
+/* Inbox to RX, as tap_burst: a frame that finds too few buffers is held. */
+static int switch_burst(struct ref_worker *w)
+{
+    int rc = 0;
+    for (unsigned done = 0; done < REF_BURST; done++) {
+        if (!w->sw_pend)
+            w->sw_pend = ref_sw_take(w->sw, w->s->opts->port, w->pair);
+        if (!w->sw_pend)
+            break;
+        struct ref_iov src = { w->sw_pend->data, w->sw_pend->len };
+        if (to_rx(w, &src, 1, 0, w->sw_pend->len) == REF_NO_ROOM) {
+            rc = -1;
+            break;
+        }
+        free(w->sw_pend);
+        w->sw_pend = NULL;
+        rc = 1;
+    }
+    return rc;
+}
+
+void ref_fwd_drop_pending(struct ref_worker *w)
+{
+    if (!w->sw_pend)
+        return;
+    free(w->sw_pend);
+    w->sw_pend = NULL;
+    atomic_fetch_add_explicit(&w->sw->port[w->s->opts->port].st.drop_down, 1,
+                              memory_order_relaxed);
+}
+
 int ref_fwd_burst(struct ref_worker *w)
 {
     int a = w->tx ? tx_burst(w) : 0;
-    int b = w->port_fd >= 0 && w->rx ? tap_burst(w) : 0;
+    int b = 0;
+    if (w->rx && w->port_fd >= 0)
+        b = tap_burst(w);
+    else if (w->rx && w->sw)
+        b = switch_burst(w);
     if (w->rx)
         ref_ops(w->rx)->flush(w->rx);
     if (a < 0 || b < 0)

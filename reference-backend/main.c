@@ -1,12 +1,20 @@
 /* vhost-refnet: command line, socket server / client loop, signals.
  *
  * SIGINT and SIGTERM stay blocked except inside ppoll(), so a signal can
- * only interrupt a wait, never a request half handled. */
+ * only interrupt a wait, never a request half handled.
+ *
+ * --mode switch: one control thread per port (each --socket), each running
+ * the same server or client loop as the single port does, on its own
+ * session; the main thread only waits for signals.  Port threads keep every
+ * signal blocked and wake at least every PORT_TICK_MS to look at the
+ * (atomic) stop and stats flags, so per port the control plane is still one
+ * thread that handles one request at a time. */
 #include "refnet.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +26,26 @@
 #include <unistd.h>
 
 #define CONNECT_RETRY_MS 100
+#define PORT_TICK_MS     100
 
-static volatile sig_atomic_t stop_requested, stats_requested;
+#include "switch.h"
+
+/* lock-free atomics: fine in a signal handler, readable by every thread */
+static atomic_int stop_requested, stats_gen;
 static sigset_t wait_mask;      /* the mask used while waiting: signals open */
+static _Thread_local bool in_port_thread;
+
+/* One port: its options (socket, port number) and its session. */
+struct port_ctl {
+    struct ref_opts o;
+    struct ref_session s;
+    int stats_seen;             /* stats_gen last printed */
+    int status;                 /* exit status of its loop */
+    pthread_t th;
+};
+
+static struct port_ctl ports[REF_MAX_PORTS];
+static atomic_uint ports_running;
 
 void ref_log(const char *fmt, ...)
 {
@@ -35,9 +60,9 @@ void ref_log(const char *fmt, ...)
 static void on_signal(int sig)
 {
     if (sig == SIGUSR1)
-        stats_requested = 1;
+        atomic_fetch_add(&stats_gen, 1);
     else
-        stop_requested = 1;
+        atomic_store(&stop_requested, 1);
 }
 
 static void setup_signals(void)
@@ -59,11 +84,14 @@ static void setup_signals(void)
     sigdelset(&wait_mask, SIGUSR1);
 }
 
-/* poll() that a stop signal interrupts; timeout_ms < 0 waits for ever. */
+/* poll() that a stop signal interrupts; timeout_ms < 0 waits for ever.  A
+ * port thread never takes signals: it wakes every PORT_TICK_MS instead. */
 static int wait_fds(struct pollfd *pfd, nfds_t n, int timeout_ms)
 {
+    if (in_port_thread && (timeout_ms < 0 || timeout_ms > PORT_TICK_MS))
+        timeout_ms = PORT_TICK_MS;
     struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
-    int rc = ppoll(pfd, n, timeout_ms < 0 ? NULL : &ts, &wait_mask);
+    int rc = ppoll(pfd, n, timeout_ms < 0 ? NULL : &ts, in_port_thread ? NULL : &wait_mask);
     return rc < 0 && errno == EINTR ? 0 : rc;
 }
 
@@ -73,14 +101,17 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: vhost-refnet --socket PATH [options]\n"
-            "  --socket PATH          vhost-user socket\n"
+            "  --socket PATH          vhost-user socket (with --mode switch: give it once\n"
+            "                         per port, at least twice, at most %u times)\n"
             "  --client               connect to PATH (retry every 100 ms, reconnect)\n"
             "                         instead of listening on it\n"
             "  --queues N             queue pairs, 1..%u (default 1)\n"
             "  --max-mem-slots N      regions SET_MEM_TABLE may carry, 1..%u (default %u)\n"
             "  --no-reply-ack         do not offer the REPLY_ACK protocol feature\n"
-            "  --mode loopback|tap    where guest TX goes: back to the same queue pair's\n"
-            "                         RX (default), or to a TAP device (--tap NAME)\n"
+            "  --mode loopback|tap|switch\n"
+            "                         where guest TX goes: back to the same queue pair's\n"
+            "                         RX (default), to a TAP device (--tap NAME), or to\n"
+            "                         the other ports of a MAC-learning switch\n"
             "  --tap NAME             TAP interface for --mode tap (created if missing)\n"
             "  --poll                 datapath threads busy-poll their rings (one core\n"
             "                         each) instead of sleeping on kicks\n"
@@ -88,7 +119,7 @@ static void usage(FILE *f)
             "                         ended with a clean EOF, 1 otherwise)\n"
             "  -v, --verbose          log every message\n"
             "  -h, --help             this text\n",
-            REF_MAX_QUEUE_PAIRS, VHU_MAX_REGIONS, VHU_MAX_REGIONS);
+            REF_MAX_PORTS, REF_MAX_QUEUE_PAIRS, VHU_MAX_REGIONS, VHU_MAX_REGIONS);
 }
 
 static bool parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
@@ -124,7 +155,12 @@ static const struct option long_opts[] = {
 static int apply_opt(int c, struct ref_opts *o)
 {
     switch (c) {
-    case OPT_SOCKET: o->socket_path = optarg; return 0;
+    case OPT_SOCKET:
+        if (o->nsockets == REF_MAX_PORTS)
+            return -1;
+        o->sockets[o->nsockets++] = optarg;
+        o->socket_path = o->sockets[0];
+        return 0;
     case OPT_CLIENT: o->client = true; return 0;
     case OPT_NO_ACK: o->reply_ack = false; return 0;
     case OPT_ONCE: o->once = true; return 0;
@@ -132,7 +168,8 @@ static int apply_opt(int c, struct ref_opts *o)
     case OPT_TAP: o->tap = optarg; return 0;
     case OPT_MODE:
         o->mode = optarg;
-        return strcmp(optarg, "loopback") == 0 || strcmp(optarg, "tap") == 0 ? 0 : -1;
+        return strcmp(optarg, "loopback") == 0 || strcmp(optarg, "tap") == 0 ||
+               strcmp(optarg, "switch") == 0 ? 0 : -1;
     case 'v': o->verbose = true; return 0;
     case 'h': usage(stdout); return 1;
     case OPT_QUEUES:
@@ -158,6 +195,12 @@ static int parse_args(int argc, char **argv, struct ref_opts *o)
     if (optind < argc || !o->socket_path) {
         fprintf(stderr, "vhost-refnet: %s\n",
                 o->socket_path ? "unexpected argument" : "--socket PATH is required");
+        return -1;
+    }
+    bool sw = strcmp(o->mode, "switch") == 0;
+    if (sw != (o->nsockets > 1)) {
+        fprintf(stderr, "vhost-refnet: %s\n", sw ? "--mode switch needs two or more --socket"
+                                                 : "several --socket need --mode switch");
         return -1;
     }
     return 0;
@@ -202,7 +245,7 @@ static int connect_retry(const char *path)
     struct sockaddr_un sa;
     if (unix_addr(path, &sa) < 0)
         return -1;
-    while (!stop_requested) {
+    while (!atomic_load(&stop_requested)) {
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
             return -1;
@@ -237,50 +280,59 @@ static enum ref_verdict drain(struct ref_session *s, bool *eof)
     return REF_CONTINUE;
 }
 
+static bool stats_due(struct port_ctl *c)
+{
+    int g = atomic_load(&stats_gen);
+    if (g == c->stats_seen)
+        return false;
+    c->stats_seen = g;
+    return true;
+}
+
 /* Serve one connection until it ends; true when it ended with a clean EOF.
  * listen_fd < 0 in client mode. */
-static bool serve(const struct ref_opts *o, int conn, int listen_fd)
+static bool serve(struct port_ctl *c, int conn, int listen_fd)
 {
-    static struct ref_session s;    /* large; one at a time */
+    struct ref_session *s = &c->s;
     bool eof = false;
-    ref_session_init(&s, o, conn);
-    while (!stop_requested) {
+    ref_session_init(s, &c->o, conn);
+    while (!atomic_load(&stop_requested)) {
         struct pollfd pfd[2] = { { conn, POLLIN, 0 }, { listen_fd, POLLIN, 0 } };
-        if (stats_requested) {
-            stats_requested = 0;
-            ref_dp_park(&s);        /* consistent counters, no race */
-            ref_dp_print_stats(&s);
-            ref_dp_resume(&s);
+        if (stats_due(c)) {
+            ref_dp_park(s);         /* consistent counters, no race */
+            ref_dp_print_stats(s);
+            ref_dp_resume(s);
         }
         if (wait_fds(pfd, listen_fd >= 0 ? 2 : 1, -1) <= 0)
             continue;
-        if (pfd[0].revents && ref_session_step(&s, &eof) == REF_CLOSE)
+        if (pfd[0].revents && ref_session_step(s, &eof) == REF_CLOSE)
             break;
-        if ((pfd[1].revents & POLLIN) && drain(&s, &eof) == REF_CLOSE)
+        if ((pfd[1].revents & POLLIN) && drain(s, &eof) == REF_CLOSE)
             break;
         if (pfd[1].revents & POLLIN)
             refuse_extra(listen_fd);
     }
-    if (o->verbose)
+    if (c->o.verbose)
         ref_log("refnet: connection ended (%s)", eof ? "EOF" : "closed by us");
-    ref_session_reset(&s);
+    ref_session_reset(s);
     return eof;
 }
 
-static int run_server(const struct ref_opts *o)
+static int run_server(struct port_ctl *c)
 {
+    const struct ref_opts *o = &c->o;
     int lfd = make_listener(o->socket_path);
     if (lfd < 0)
         return 1;
     int status = 0;
-    while (!stop_requested) {
+    while (!atomic_load(&stop_requested)) {
         struct pollfd pfd = { lfd, POLLIN, 0 };
         if (wait_fds(&pfd, 1, -1) <= 0)
             continue;
         int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
         if (conn < 0)
             continue;
-        bool clean = serve(o, conn, lfd);
+        bool clean = serve(c, conn, lfd);
         if (o->once) {
             status = clean ? 0 : 1;
             break;
@@ -291,17 +343,82 @@ static int run_server(const struct ref_opts *o)
     return status;
 }
 
-static int run_client(const struct ref_opts *o)
+static int run_client(struct port_ctl *c)
 {
-    while (!stop_requested) {
+    const struct ref_opts *o = &c->o;
+    while (!atomic_load(&stop_requested)) {
         int conn = connect_retry(o->socket_path);
         if (conn < 0)
-            return stop_requested ? 0 : 1;
-        bool clean = serve(o, conn, -1);
+            return atomic_load(&stop_requested) ? 0 : 1;
+        bool clean = serve(c, conn, -1);
         if (o->once)
             return clean ? 0 : 1;
     }
     return 0;
+}
+
+static int run_port(struct port_ctl *c)
+{
+    return c->o.client ? run_client(c) : run_server(c);
+}
+
+/* ---- switch mode ---- */
+
+static void *port_main(void *arg)
+{
+    struct port_ctl *c = arg;
+    in_port_thread = true;
+    c->status = run_port(c);
+    atomic_fetch_sub(&ports_running, 1);
+    return NULL;
+}
+
+/* Start port p's control thread with every signal blocked. */
+static int start_port(const struct ref_opts *o, struct ref_switch *sw, unsigned p)
+{
+    struct port_ctl *c = &ports[p];
+    c->o = *o;
+    c->o.socket_path = o->sockets[p];
+    c->o.port = p;
+    c->o.sw = sw;
+    c->stats_seen = atomic_load(&stats_gen);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    atomic_fetch_add(&ports_running, 1);
+    int rc = pthread_create(&c->th, NULL, port_main, c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        atomic_fetch_sub(&ports_running, 1);
+        ref_log("refnet: cannot start the control thread of port %u", p);
+        return -1;
+    }
+    return 0;
+}
+
+/* The main thread takes the signals; the ports run until a stop signal, or
+ * (with --once) until each has served its connection. */
+static int run_switch(const struct ref_opts *o)
+{
+    struct ref_switch *sw = ref_sw_create(o->nsockets);
+    if (!sw)
+        return 1;
+    unsigned started = 0;
+    while (started < o->nsockets && start_port(o, sw, started) == 0)
+        started++;
+    if (started < o->nsockets)
+        atomic_store(&stop_requested, 1);
+    while (!atomic_load(&stop_requested) && atomic_load(&ports_running) > 0)
+        wait_fds(NULL, 0, PORT_TICK_MS);
+    int status = started < o->nsockets ? 1 : 0;
+    for (unsigned p = 0; p < started; p++) {
+        pthread_join(ports[p].th, NULL);
+        status = ports[p].status > status ? ports[p].status : status;
+    }
+    for (unsigned p = 0; p < o->nsockets; p++)
+        ref_sw_print_stats(sw, p);  /* the ports without a front end too */
+    ref_sw_destroy(sw);             /* every worker of every port has stopped */
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -316,7 +433,12 @@ int main(int argc, char **argv)
     if (ref_tap_open(&o) < 0)
         return 1;
     setup_signals();
-    rc = o.client ? run_client(&o) : run_server(&o);
+    if (strcmp(o.mode, "switch") == 0) {
+        rc = run_switch(&o);
+    } else {
+        ports[0].o = o;
+        rc = run_port(&ports[0]);
+    }
     ref_tap_close(&o);
     return rc;
 }

@@ -2,10 +2,12 @@
  *
  * Threading plan
  * --------------
- * The control plane is one thread: a poll loop in main.c over the listening
- * socket and the one connected front end; every request is handled to the
- * end (reply included) before the next is read.  All state below belongs to
- * that thread.
+ * The control plane is one thread per port: a poll loop in main.c over the
+ * port's listening socket and its one connected front end; every request is
+ * handled to the end (reply included) before the next is read.  All state
+ * below belongs to that thread.  There is one port, except in --mode switch,
+ * where each --socket is a port with its own control thread, session and
+ * workers; the ports share nothing but the switch (switch.h).
  *
  * The datapath, when it comes, adds one worker per queue pair (RX ring 2*i,
  * TX ring 2*i+1).  A worker only ever looks at a ring whose `armed` flag is
@@ -36,10 +38,17 @@
 #define REF_MAX_MEM_SLOTS   32u      /* GET_MAX_MEM_SLOTS / ADD_MEM_REG */
 #define REF_MAX_RING_NUM    32768u
 #define REF_WHY_MAX         160u
+#define REF_MAX_PORTS       16u      /* --socket given this often (--mode switch) */
 
 /* ---- options (main.c) ---- */
+struct ref_switch;
+
 struct ref_opts {
-    const char *socket_path;
+    const char *socket_path;    /* this port's socket (the first --socket) */
+    const char *sockets[REF_MAX_PORTS];     /* every --socket, in order */
+    unsigned nsockets;
+    unsigned port;              /* --mode switch: this copy's port number */
+    struct ref_switch *sw;      /* --mode switch: the shared switch, else NULL */
     bool client;
     unsigned queues;            /* queue pairs, 1..REF_MAX_QUEUE_PAIRS */
     unsigned max_mem_slots;     /* SET_MEM_TABLE limit, 1..VHU_MAX_REGIONS */
@@ -47,7 +56,7 @@ struct ref_opts {
     bool once;
     bool verbose;
     bool poll;                  /* datapath workers busy-poll (--poll) */
-    const char *mode;           /* "loopback" or "tap" */
+    const char *mode;           /* "loopback", "tap" or "switch" */
     const char *tap;            /* --tap NAME */
     int tap_fds[REF_MAX_QUEUE_PAIRS];   /* one TAP queue per pair, or -1 */
 };

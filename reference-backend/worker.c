@@ -26,6 +26,22 @@ static bool busy_poll(const struct ref_worker *w)
     return w->s->opts->poll;
 }
 
+/* --mode switch: the pair's inbox is open exactly while its RX ring is
+ * armed; a frame held for a ring that went away is dropped. */
+static void take_inbox(struct ref_worker *w)
+{
+    const struct ref_opts *o = w->s->opts;
+    w->sw = o->sw;
+    w->sw_efd = -1;
+    if (!w->sw)
+        return;
+    ref_sw_set_open(w->sw, o->port, w->pair, w->rx != NULL);
+    if (w->rx)
+        w->sw_efd = ref_sw_efd(w->sw, o->port, w->pair);
+    else
+        ref_fwd_drop_pending(w);
+}
+
 /* Called at each resume: the pair's rings and features may have changed. */
 static void take_rings(struct ref_worker *w)
 {
@@ -33,6 +49,7 @@ static void take_rings(struct ref_worker *w)
     w->tx = armed(w->s, 2 * w->pair + 1);
     ref_net_setup(&w->net, w->s);
     w->port_fd = w->s->opts->tap_fds[w->pair];
+    take_inbox(w);
     struct ref_vring *r[2] = { w->rx, w->tx };
     for (unsigned i = 0; i < 2; i++)
         if (r[i] && busy_poll(w))
@@ -77,8 +94,9 @@ static bool arm_kick(struct ref_vring *v, struct pollfd *pfd, nfds_t *n, int *ti
     return true;
 }
 
-/* Sleep until a kick, the TAP queue, a park request or a timeout.  While
- * blocked on RX room only RX matters (TX is waiting for it). */
+/* Sleep until a kick, the TAP queue or the switch inbox, a park request or
+ * a timeout.  While blocked on RX room only RX matters (TX is waiting for
+ * it), except with the switch, where TX never waits for RX. */
 static void idle(struct ref_worker *w, bool blocked)
 {
     struct pollfd pfd[4] = { { w->wake_fd, POLLIN, 0 } };
@@ -89,8 +107,10 @@ static void idle(struct ref_worker *w, bool blocked)
         timeout = REF_RX_WAIT_MS;
     if (want_rx && w->rx && !arm_kick(w->rx, pfd, &n, &timeout))
         return;
-    if (!blocked && w->tx && !arm_kick(w->tx, pfd, &n, &timeout))
+    if ((!blocked || w->sw) && w->tx && !arm_kick(w->tx, pfd, &n, &timeout))
         return;
+    if (w->sw_efd >= 0 && w->rx && !w->sw_pend)
+        pfd[n++] = (struct pollfd){ w->sw_efd, POLLIN, 0 };
     if (w->port_fd >= 0 && w->rx && !want_rx)
         pfd[n++] = (struct pollfd){ w->port_fd, POLLIN, 0 };
     if (w->port_fd >= 0 && w->rx && want_rx && !blocked)
@@ -216,20 +236,27 @@ void ref_dp_park(struct ref_session *s)
 
 void ref_dp_stop(struct ref_session *s)
 {
-    if (!s->dp)
+    if (!s->dp) {
+        if (s->opts->sw)
+            ref_sw_port_down(s->opts->sw, s->opts->port);
         return;
+    }
     for (unsigned p = 0; p < REF_MAX_QUEUE_PAIRS; p++) {
         struct ref_worker *w = &s->dp->w[p];
         if (!w->started)
             continue;
         halt(w, REF_QUIT);
         pthread_join(w->th, NULL);
+        if (w->sw)
+            ref_fwd_drop_pending(w);
         close(w->wake_fd);
         pthread_mutex_destroy(&w->mu);
         pthread_cond_destroy(&w->cv);
     }
     free(s->dp);
     s->dp = NULL;
+    if (s->opts->sw)            /* after the joins: no worker of ours is left */
+        ref_sw_port_down(s->opts->sw, s->opts->port);
 }
 
 void ref_vq_start(struct ref_session *s, struct ref_vring *v)
@@ -274,4 +301,6 @@ void ref_dp_print_stats(const struct ref_session *s)
     for (unsigned i = 0; i < 2 * s->opts->queues; i++)
         if (s->rings[i].num)
             stats_line(&s->rings[i]);
+    if (s->opts->sw)
+        ref_sw_print_stats(s->opts->sw, s->opts->port);
 }

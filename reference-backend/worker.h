@@ -13,6 +13,7 @@
 #include <pthread.h>
 
 #include "dp.h"
+#include "switch.h"
 
 enum ref_req { REF_RUN, REF_PARK, REF_QUIT };
 
@@ -30,7 +31,10 @@ struct ref_worker {
     /* worker-only state, set at each resume */
     struct ref_vring *rx, *tx;  /* armed rings of the pair, or NULL */
     struct ref_net net;
-    int port_fd;                /* TAP queue, or -1 (loopback) */
+    int port_fd;                /* TAP queue, or -1 (loopback, switch) */
+    struct ref_switch *sw;      /* --mode switch, else NULL */
+    int sw_efd;                 /* this pair's inbox eventfd, or -1 */
+    struct ref_sw_frame *sw_pend;   /* switch frame waiting for RX room */
     int64_t starved_since;      /* ms when RX last had no room, 0: not starved */
     uint32_t pend_len;          /* TAP frame waiting for RX room */
     uint8_t pend[REF_MAX_FRAME];
@@ -43,5 +47,7 @@ struct ref_dp {
 int64_t ref_now_ms(void);
 /* One burst each way: 1 work done, 0 idle, -1 waiting for RX buffers. */
 int ref_fwd_burst(struct ref_worker *w);
+/* The switch frame held for RX room is dropped (counted on the RX ring). */
+void ref_fwd_drop_pending(struct ref_worker *w);
 
 #endif

@@ -3,11 +3,13 @@
 # Skips apt entirely when everything is already there.
 set -euo pipefail
 
-# libxml2-utils (xmllint) and chromium (headless, ~290 MB) check the reports
+# clang + libclang-rt-14-dev (libFuzzer, ASan runtime) build fuzz/; valgrind
+# runs scripts/valgrind-suite.sh.  libxml2-utils (xmllint) and chromium (headless, ~290 MB) check the reports
 # in tests/report: CI runs that test, so they are not optional
 packages=(cmake gcc make pkg-config libglib2.0-dev check libsubunit-dev socat
           dpdk dpdk-dev qemu-system-common perl python3
-          libxml2-utils chromium)
+          libxml2-utils chromium libedit-dev
+          clang libclang-rt-14-dev valgrind)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

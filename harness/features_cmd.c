@@ -1,0 +1,120 @@
+/* vhost-conform features: what a guest would see of a back end through
+ * QEMU's virtio-net-pci, per QEMU profile. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define FEATURES_TIMEOUT_MS 5000
+
+typedef const char *(*bit_namer)(unsigned bit);
+
+static void bits_line(const char *label, uint64_t bits, bit_namer name)
+{
+    printf("%-26s 0x%016llx", label, (unsigned long long)bits);
+    for (unsigned b = 0; b < 64; b++)
+        if (bits & (1ull << b)) {
+            const char *n = name(b);
+            if (n)
+                printf(" %s", n);
+            else
+                printf(" bit%u", b);
+        }
+    putchar('\n');
+}
+
+static const char *net_name(unsigned bit)
+{
+    return vhu_feature_name(VHU_DEV_NET, bit);
+}
+
+/* Everything after init: the offer, QEMU's masks, queues, slots. */
+static void print_view(struct mfe *fe, const struct mfe_profile *p)
+{
+    printf("%-26s %s (%s)\n", "profile:", p->name, p->description);
+    bits_line("features offered:", fe->features, net_name);
+    bits_line("features guest can get:", fe->features & p->guest_features, net_name);
+    bits_line("features QEMU masks:", fe->features & ~p->guest_features, net_name);
+    bool proto = (fe->features >> VHU_F_PROTOCOL_FEATURES) & 1;
+    if (!proto) {
+        printf("%-26s none (PROTOCOL_FEATURES not offered)\n", "protocol features:");
+        return;
+    }
+    bits_line("protocol offered:", fe->protocol_features, vhu_pf_name);
+    bits_line("protocol acked:", fe->acked_protocol_features, vhu_pf_name);
+    bits_line("protocol not acked:", fe->protocol_features & ~fe->acked_protocol_features,
+              vhu_pf_name);
+    bool mq = (fe->acked_protocol_features >> VHU_PF_MQ) & 1;
+    printf("%-26s %u%s\n", "queue pairs:", mq ? fe->queue_num : 1u,
+           mq ? " (GET_QUEUE_NUM)" : " (no MQ)");
+    uint64_t slots;
+    if ((fe->acked_protocol_features >> VHU_PF_CONFIGURE_MEM_SLOTS) & 1) {
+        if (mfe_get_u64(fe, VHU_REQ_GET_MAX_MEM_SLOTS, &slots) == 0)
+            printf("%-26s %llu\n", "max mem slots:", (unsigned long long)slots);
+        else
+            printf("%-26s error: %s\n", "max mem slots:", mfe_error(fe));
+    } else {
+        printf("%-26s not negotiated (SET_MEM_TABLE, up to %u regions)\n", "max mem slots:",
+               VHU_MAX_REGIONS);
+    }
+}
+
+static const char usage_features[] =
+    "usage: vhost-conform features [--backend 'CMD {socket}' | --socket PATH] "
+    "[--profile NAME|all]\n";
+
+int vhc_cmd_features(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "backend", required_argument, NULL, 'b' }, { "socket", required_argument, NULL, 's' },
+        { "profile", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *backend = NULL, *socket = NULL, *profile = MFE_PROFILE_DEFAULT;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'b': backend = optarg; break;
+        case 's': socket = optarg; break;
+        case 'p': profile = optarg; break;
+        case 'h': return vhc_help("features") < 0 ? 2 : 0;
+        default: return fputs(usage_features, stderr), 2;
+        }
+    }
+    if (optind < argc || (backend && socket))
+        return fputs(usage_features, stderr), 2;
+    bool all = strcmp(profile, "all") == 0;
+    if (!all && !mfe_profile_find(profile)) {
+        fprintf(stderr, "vhost-conform: no profile '%s' (see 'vhost-conform profiles')\n",
+                profile);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    int rc = 0;
+    /* one connection per profile: each QEMU acks differently, and a back
+     * end takes SET_PROTOCOL_FEATURES once per connection */
+    for (unsigned i = 0; i < mfe_profile_count() && rc == 0; i++) {
+        const struct mfe_profile *p = mfe_profile_at(i);
+        if (!all && strcmp(p->name, profile) != 0)
+            continue;
+        struct vhc_cli_conn conn;
+        if (vhc_cli_open(&conn, backend, socket, FEATURES_TIMEOUT_MS) < 0) {
+            rc = 2;
+        } else {
+            conn.fe->profile = p;
+            if (mfe_qemu_init(conn.fe, 1) < 0) {
+                fprintf(stderr, "vhost-conform: init failed: %s\n", mfe_error(conn.fe));
+                rc = 1;
+            } else {
+                print_view(conn.fe, p);
+            }
+        }
+        vhc_cli_close(&conn);
+        if (all)
+            putchar('\n');
+    }
+    return rc;
+}

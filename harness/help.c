@@ -1,0 +1,172 @@
+/* Man-page style help: `vhost-conform help COMMAND` and `COMMAND --help`.
+ * One text per command, in the sections of a man page. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char exit_common[] =
+    "EXIT STATUS\n"
+    "  0  nothing failed unexpectedly\n"
+    "  1  a case (or a command) failed\n"
+    "  2  usage or setup error (bad option, no back end)\n";
+
+static const struct {
+    const char *name, *text;
+    bool common_exit;
+} pages[] = {
+    { "list",
+      "NAME\n  vhost-conform list - the conformance cases\n\n"
+      "SYNOPSIS\n  vhost-conform list [GLOB]\n\n"
+      "DESCRIPTION\n  Prints every case id (sorted) with its one-line summary; GLOB\n"
+      "  (fnmatch) narrows the list.\n\n"
+      "EXAMPLES\n  vhost-conform list 'negotiation/*'\n", true },
+    { "explain",
+      "NAME\n  vhost-conform explain - what one case checks and sends\n\n"
+      "SYNOPSIS\n  vhost-conform explain CASE\n\n"
+      "DESCRIPTION\n  Prints the case's spec rule, its steps (the messages it sends, in\n"
+      "  order), the features and protocol features it needs, its flags and\n"
+      "  timeout.\n\n"
+      "EXAMPLES\n  vhost-conform explain negotiation/get-features\n", true },
+    { "run",
+      "NAME\n  vhost-conform run - run cases against a back end, TAP 14 on stdout\n\n"
+      "SYNOPSIS\n  vhost-conform run [--backend 'CMD {socket}' | --socket PATH] [--filter GLOB]...\n"
+      "                    [--jobs N] [--shard K/N] [--repeat N] [--trace] [OPTIONS]\n\n"
+      "DESCRIPTION\n  Each case runs in its own process against a fresh back end (started\n"
+      "  from --backend, default the bundled vhost-refnet) on a private socket.\n"
+      "  TAP 14 goes to stdout; on a terminal, progress lines (case, count,\n"
+      "  elapsed) go to stderr.\n\n"
+      "OPTIONS\n"
+      "  --backend 'CMD {socket}'  back end to start per case; {socket}, {mode} and\n"
+      "                  {n} (the job number, 0..N-1: give DPDK a distinct\n"
+      "                  --file-prefix=vhc{n} under --jobs) are replaced\n"
+      "  --socket PATH   a back end that is already running (no --jobs)\n"
+      "  --mode server|client  the back end's side of the socket\n"
+      "  --filter GLOB   only matching cases (repeatable: any)\n"
+      "  --expect FILE   known failures: 'CASE[@mode] VERDICT reason' lines\n"
+      "  --tap FILE, --junit FILE, --html FILE  also write these\n"
+      "  --timeout-scale X  multiply every deadline by X\n"
+      "  --list-only     print the selected cases and exit\n"
+      "  --profile NAME|all, --profile-file PATH  the QEMU version imitated\n"
+      "  --fault KIND@N|KIND@REQ  break every case at its Nth message (or first\n"
+      "                  REQ): cut, truncate, corrupt, delay[:MS], kill\n"
+      "  --fault-matrix KIND  one test per message of a clean init+start+stop:\n"
+      "                  the fault there, then a fresh connection must work\n"
+      "  --trace         every message, decoded, to stderr as it goes\n"
+      "  --repeat N      run each selected case N times; ids get '@repK' (K = 1..N)\n"
+      "  --shard K/N     only every N-th case of the sorted selection, from\n"
+      "                  the K-th (1-based); shards 1/N..N/N cover it exactly\n"
+      "  --jobs N        N cases at once, each with its own back end; TAP stays\n"
+      "                  in list order\n\n"
+      "EXAMPLES\n"
+      "  vhost-conform run --filter 'negotiation/*'\n"
+      "  vhost-conform run --jobs 2 --backend 'dpdk-testpmd --no-pci --file-prefix=vhc{n}\n"
+      "      --vdev net_vhost0,iface={socket} -- -i'\n"
+      "  vhost-conform run --shard 1/2 --tap a.tap; vhost-conform run --shard 2/2 --tap b.tap\n"
+      "  vhost-conform report --html all.html a.tap b.tap\n", true },
+    { "shell",
+      "NAME\n  vhost-conform shell - talk vhost-user to a back end by hand\n\n"
+      "SYNOPSIS\n  vhost-conform shell [--backend 'CMD {socket}' | --socket PATH]\n"
+      "                      [--profile NAME] [--timeout MS]\n\n"
+      "DESCRIPTION\n  Connects (starting the back end first unless --socket) and reads\n"
+      "  commands: a front-end request by name with its arguments, or one of\n"
+      "  the commands below.  Every message sent and received is printed\n"
+      "  decoded.  Every wait ends after --timeout MS (default 3000).  On a\n"
+      "  terminal: line editing, history (~/.vhost-conform_history) and\n"
+      "  completion (libedit); from a pipe: one command per line, '#' starts a\n"
+      "  comment, each command is echoed after '> '.\n\n"
+      "COMMANDS\n"
+      "  GET_FEATURES, SET_FEATURES 0x..., SET_VRING_NUM IDX NUM, SET_VRING_BASE\n"
+      "  IDX NUM, GET_VRING_BASE IDX, SET_VRING_ADDR IDX, SET_VRING_KICK IDX\n"
+      "  (a fresh eventfd; IDX|0x100 for none), SET_MEM_TABLE, ... any request\n"
+      "  with no, u64, vring-state, address or memory payload\n"
+      "  qemu-init [PAIRS], qemu-start, qemu-stop  the profile's QEMU sequences\n"
+      "  mem             guest memory (QEMU layout) and SET_MEM_TABLE\n"
+      "  raw HEX...      bytes as they are; shows any answer within 300 ms\n"
+      "  recv [MS]       wait for one message\n"
+      "  need-reply on|off  NEED_REPLY on every request\n"
+      "  help, quit\n\n"
+      "EXIT STATUS\n  0 every command worked, 1 some failed, 2 usage or connection error\n\n"
+      "EXAMPLES\n  printf 'GET_FEATURES\\nqemu-init\\n' | vhost-conform shell\n", false },
+    { "features",
+      "NAME\n  vhost-conform features - the device a guest would see\n\n"
+      "SYNOPSIS\n  vhost-conform features [--backend 'CMD {socket}' | --socket PATH]\n"
+      "                         [--profile NAME|all]\n\n"
+      "DESCRIPTION\n  Connects, runs the profile's init sequence and prints the virtio-net\n"
+      "  features offered, those a virtio-net-pci guest can get after QEMU's\n"
+      "  mask (profile guest_features) and those masked, the protocol features\n"
+      "  offered and acked, the queue pairs and, with CONFIGURE_MEM_SLOTS, the\n"
+      "  maximum memory slots.\n\n"
+      "OPTIONS\n  --profile NAME|all  the QEMU version (default qemu-7.2); all = each\n\n"
+      "EXIT STATUS\n  0 printed, 1 init failed, 2 usage or connection error\n\n"
+      "EXAMPLES\n  vhost-conform features --profile all\n", false },
+    { "report",
+      "NAME\n  vhost-conform report - one report from saved TAP files\n\n"
+      "SYNOPSIS\n  vhost-conform report [--junit FILE] [--html FILE] TAP...\n\n"
+      "DESCRIPTION\n  Reads the TAP of runs saved with 'run --tap' and writes one JUnit\n"
+      "  file (a <testsuite> per run) and one HTML matrix (a column per run).\n"
+      "  Shard outputs of one run share its back end and mode; they appear\n"
+      "  as one column each.\n\n"
+      "EXAMPLES\n  vhost-conform report --html r.html refnet.tap dpdk.tap\n", true },
+    { "replay",
+      "NAME\n  vhost-conform replay - replay a recorded trace\n\n"
+      "SYNOPSIS\n  vhost-conform replay TRACE [--backend CMD | --socket PATH] [OPTIONS]\n\n"
+      "DESCRIPTION\n  Replays TRACE.log/TRACE.raw (fixtures/qemu-7.2 format) message by\n"
+      "  message with live fds and addresses; compares every reply with the trace's.\n\n"
+      "OPTIONS\n  --backend 'CMD {socket}', --socket PATH, --mode server|client\n"
+      "  --timeout-ms N  wait for each reply up to N ms (default 3000)\n"
+      "  --quiet         print only what is not 'ok'\n\n"
+      "EXAMPLES\n  vhost-conform replay fixtures/qemu-7.2/a1-boot\n", true },
+    { "record",
+      "NAME\n  vhost-conform record - record a front end's trace\n\n"
+      "SYNOPSIS\n  vhost-conform record --listen A --connect B [--log F] [--raw F]\n\n"
+      "DESCRIPTION\n  A proxy between a front end (connects to A) and a back end (listens\n"
+      "  on B) writing every message in the fixtures' trace format.\n\n"
+      "OPTIONS\n  --log FILE.log  decoded lines (default stdout)\n"
+      "  --raw FILE.raw  exact bytes per message\n"
+      "  --device net|blk|fs  how to name feature bits\n"
+      "  --sessions N    exit after N front-end sessions\n"
+      "  --wait S        give up when no peer comes within S seconds (default 300)\n\n"
+      "EXAMPLES\n  vhost-conform record --listen /tmp/a.sock --connect /tmp/b.sock --log t.log\n",
+      true },
+    { "profiles",
+      "NAME\n  vhost-conform profiles - the bundled QEMU profiles\n\n"
+      "SYNOPSIS\n  vhost-conform profiles [--show NAME]\n\n"
+      "DESCRIPTION\n  Lists the QEMU versions the mock front end imitates (--profile);\n"
+      "  --show prints one profile's source.\n\n"
+      "EXAMPLES\n  vhost-conform profiles --show qemu-8.2\n", true },
+};
+
+static const char overview[] =
+    "NAME\n  vhost-conform - conformance suite for vhost-user back ends\n\n"
+    "SYNOPSIS\n  vhost-conform COMMAND [OPTIONS]\n  vhost-conform help [COMMAND]\n\n"
+    "COMMANDS\n"
+    "  list [GLOB]   case ids and summaries\n"
+    "  explain CASE  rule, steps and messages of a case\n"
+    "  run           run cases; TAP 14 on stdout\n"
+    "  shell         type requests by name, see decoded replies\n"
+    "  features      what a guest would see of a back end, per QEMU profile\n"
+    "  report        JUnit / HTML from saved TAP files\n"
+    "  replay, record  replay / record message traces\n"
+    "  profiles      the bundled QEMU profiles\n\n"
+    "Bash completion: scripts/vhost-conform.bash-completion.\n\n";
+
+int vhc_help(const char *command)
+{
+    if (!command) {
+        fputs(overview, stdout);
+        fputs(exit_common, stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++)
+        if (strcmp(pages[i].name, command) == 0) {
+            fputs(pages[i].text, stdout);
+            if (pages[i].common_exit) {
+                putchar('\n');
+                fputs(exit_common, stdout);
+            }
+            return 0;
+        }
+    fprintf(stderr, "vhost-conform: no help for '%s'\n", command);
+    return -1;
+}

@@ -1,0 +1,519 @@
+/* vhost-conform shell: type vhost-user requests by name, see every message
+ * decoded.  On a terminal with libedit: line editing, history, completion of
+ * request and command names; otherwise (a pipe) plain lines, so scripts and
+ * tests can drive it. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#ifdef VHC_HAVE_LIBEDIT
+#include <editline/readline.h>
+#endif
+
+#define SHELL_TIMEOUT_MS 3000
+#define MAX_ARGS 8
+#define RAW_MAX VHU_HDR_SIZE + VHU_MAX_PAYLOAD
+#define QUIET_MS 300      /* after raw bytes: how long to listen for an answer */
+
+struct shell {
+    struct mfe *fe;
+    bool need_reply;      /* set NEED_REPLY on every request */
+    bool done;
+    int failures;         /* commands that failed: the exit status */
+};
+
+typedef int (*shell_fn)(struct shell *sh, int argc, char **argv);
+
+/* ---- numbers ---- */
+
+static bool parse_u64(const char *s, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtoull(s, &end, 0);
+    return s[0] != '-' && end != s && !*end && errno == 0;
+}
+
+static bool parse_u32(const char *s, uint32_t *v)
+{
+    uint64_t x;
+    if (!parse_u64(s, &x) || x > UINT32_MAX)
+        return false;
+    *v = (uint32_t)x;
+    return true;
+}
+
+static int bad_args(const char *what)
+{
+    printf("usage: %s\n", what);
+    return -1;
+}
+
+/* ---- the front end's view, kept current as requests go by ---- */
+
+/* What the back end said or we acked, so later requests (REPLY_ACK) and
+ * qemu-start behave as after a real negotiation. */
+static void remember(struct mfe *fe, const struct vhu_msg *m, const struct vhu_msg *r)
+{
+    switch (m->hdr.request) {
+    case VHU_REQ_GET_FEATURES: fe->features = r->u.u64; break;
+    case VHU_REQ_GET_PROTOCOL_FEATURES: fe->protocol_features = r->u.u64; break;
+    case VHU_REQ_SET_FEATURES: fe->acked_features = m->u.u64; break;
+    case VHU_REQ_SET_PROTOCOL_FEATURES:
+        fe->acked_protocol_features = m->u.u64;
+        fe->protocol_acked = true;
+        break;
+    case VHU_REQ_GET_QUEUE_NUM: fe->queue_num = (unsigned)r->u.u64; break;
+    default: break;
+    }
+}
+
+/* ---- building a request from its arguments, by payload kind ---- */
+
+static bool is_vring_fd(uint32_t req)
+{
+    return req == VHU_REQ_SET_VRING_KICK || req == VHU_REQ_SET_VRING_CALL ||
+           req == VHU_REQ_SET_VRING_ERR;
+}
+
+static int build_u64(struct vhu_msg *m, int argc, char **argv)
+{
+    uint64_t v;
+    if (argc != 2 || !parse_u64(argv[1], &v))
+        return bad_args("REQUEST VALUE  (a vring fd request: INDEX, | 0x100 for no fd)");
+    m->u.u64 = v;
+    m->hdr.size = sizeof m->u.u64;
+    /* a fresh eventfd, as QEMU passes one; ours closes after the send */
+    if (is_vring_fd(m->hdr.request) && !(v & VHU_VRING_NOFD)) {
+        int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (fd < 0 || !vhu_msg_add_fd(m, fd))
+            return -1;
+    }
+    return 0;
+}
+
+static int build_state(struct vhu_msg *m, int argc, char **argv)
+{
+    uint32_t idx, num = 0;
+    if (argc < 2 || argc > 3 || !parse_u32(argv[1], &idx) ||
+        (argc == 3 && !parse_u32(argv[2], &num)))
+        return bad_args("REQUEST INDEX [NUM]");
+    m->u.state = (struct vhu_vring_state){ idx, num };
+    m->hdr.size = sizeof m->u.state;
+    return 0;
+}
+
+/* SET_VRING_ADDR IDX [NUM]: the ring laid out in guest memory (see mem) */
+static int build_addr(struct mfe *fe, struct vhu_msg *m, int argc, char **argv)
+{
+    uint32_t idx, num = 256;
+    if (argc < 2 || argc > 3 || !parse_u32(argv[1], &idx) || idx >= MFE_MAX_VQ ||
+        (argc == 3 && !parse_u32(argv[2], &num)))
+        return bad_args("SET_VRING_ADDR INDEX [RING-SIZE]  (after 'mem')");
+    if (!fe->mem.nregions) {
+        printf("no guest memory yet: run 'mem' first\n");
+        return -1;
+    }
+    if (!fe->vq[idx].ready && mfe_vq_setup(fe, idx, num) < 0) {
+        printf("%s\n", mfe_error(fe));
+        return -1;
+    }
+    vhu_msg_addr(m, &(struct vhu_vring_addr){ 0 });
+    mfe_vq_addr(fe, idx, &m->u.addr);
+    return 0;
+}
+
+static int build_mem(struct mfe *fe, struct vhu_msg *m)
+{
+    if (!fe->mem.nregions) {
+        printf("no guest memory yet: run 'mem' first\n");
+        return -1;
+    }
+    struct vhu_region regions[VHU_MAX_REGIONS];
+    int fds[VHU_MAX_REGIONS];
+    unsigned n = mfe_mem_table(&fe->mem, regions, fds);
+    vhu_msg_mem(m, regions, fds, n);
+    return 0;
+}
+
+static int build(struct shell *sh, const struct vhu_req_desc *d, struct vhu_msg *m, int argc,
+                 char **argv)
+{
+    vhu_msg_init(m, d->num, VHU_VERSION | (sh->need_reply ? VHU_FLAG_NEED_REPLY : 0));
+    switch (d->payload) {
+    case VHU_P_NONE:
+        return argc == 1 ? 0 : bad_args("REQUEST  (it carries no payload)");
+    case VHU_P_U64: return build_u64(m, argc, argv);
+    case VHU_P_STATE: return build_state(m, argc, argv);
+    case VHU_P_ADDR: return build_addr(sh->fe, m, argc, argv);
+    case VHU_P_MEM: return argc == 1 ? build_mem(sh->fe, m) : bad_args("SET_MEM_TABLE");
+    default:
+        printf("%s: this payload is not built by the shell; use 'raw HEX'\n",
+                d->name);
+        return -1;
+    }
+}
+
+/* A request typed by name: build, send, wait for what it owes. */
+static int do_request(struct shell *sh, const struct vhu_req_desc *d, int argc, char **argv)
+{
+    struct vhu_msg m, r;
+    if (build(sh, d, &m, argc, argv) < 0) {
+        if (d->payload != VHU_P_MEM)
+            vhu_msg_close_fds(&m);
+        return -1;
+    }
+    /* an ack of REPLY_ACK is owed by the message that acks it */
+    if (m.hdr.request == VHU_REQ_SET_PROTOCOL_FEATURES)
+        remember(sh->fe, &m, &m);
+    int rc = mfe_request(sh->fe, &m, &r);
+    if (d->payload != VHU_P_MEM)   /* the memory's fds stay with fe->mem */
+        vhu_msg_close_fds(&m);
+    if (rc == 0)
+        remember(sh->fe, &m, &r);
+    vhu_msg_close_fds(&r);
+    if (rc == 0 && !mfe_expects_reply(sh->fe, &m))
+        printf("(no reply owed)\n");
+    return rc;
+}
+
+/* ---- shell commands ---- */
+/* Output, errors included, goes to stdout in order: it reads as a session. */
+
+static int sh_qemu_init(struct shell *sh, int argc, char **argv)
+{
+    uint32_t pairs = 1;
+    if (argc > 2 || (argc == 2 && (!parse_u32(argv[1], &pairs) || !pairs)))
+        return bad_args("qemu-init [QUEUE-PAIRS]");
+    return mfe_qemu_init(sh->fe, pairs);
+}
+
+static int sh_qemu_start(struct shell *sh, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return bad_args("qemu-start");
+    struct mfe_start_opts o = { .reuse_memory = sh->fe->mem.nregions > 0 };
+    return mfe_qemu_start(sh->fe, &o);
+}
+
+static int sh_qemu_stop(struct shell *sh, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return bad_args("qemu-stop");
+    return mfe_qemu_stop(sh->fe, NULL);
+}
+
+/* guest memory laid out as QEMU's (profile size), then SET_MEM_TABLE */
+static int sh_mem(struct shell *sh, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return bad_args("mem");
+    struct mfe *fe = sh->fe;
+    if (!fe->mem.nregions) {
+        const struct mfe_profile *p = fe->profile ? fe->profile : mfe_profile_current();
+        if (mfe_mem_create(&fe->mem, (uint64_t)p->mem_mb << 20, MFE_LAYOUT_QEMU, 2) < 0) {
+            printf("cannot create guest memory: %s\n", strerror(errno));
+            return -1;
+        }
+    }
+    char *args[] = { "SET_MEM_TABLE" };
+    return do_request(sh, vhu_req_desc(VHU_CH_FRONT, VHU_REQ_SET_MEM_TABLE), 1, args);
+}
+
+static int hex_value(int c)
+{
+    return isdigit(c) ? c - '0' : isxdigit(c) ? tolower(c) - 'a' + 10 : -1;
+}
+
+/* Hex digits, spaces anywhere between bytes. */
+static int parse_hex(int argc, char **argv, uint8_t *buf, size_t cap, size_t *len)
+{
+    int hi = -1;
+    *len = 0;
+    for (int i = 1; i < argc; i++)
+        for (const char *p = argv[i]; *p; p++) {
+            int v = hex_value((unsigned char)*p);
+            if (v < 0 || (hi < 0 && *len == cap))
+                return -1;
+            if (hi < 0) {
+                hi = v;
+            } else {
+                buf[(*len)++] = (uint8_t)(hi << 4 | v);
+                hi = -1;
+            }
+        }
+    return hi < 0 && *len ? 0 : -1;
+}
+
+/* bytes as they are; then listen briefly for whatever comes back */
+static int sh_raw(struct shell *sh, int argc, char **argv)
+{
+    uint8_t buf[RAW_MAX];
+    size_t len;
+    if (parse_hex(argc, argv, buf, sizeof buf, &len) < 0)
+        return bad_args("raw HEX...  (e.g. raw 01000000 01000000 00000000)");
+    int rc = mfe_send_raw(sh->fe, buf, len, NULL, 0);
+    if (rc < 0)
+        return rc;
+    printf("(sent %zu bytes)\n", len);
+    fflush(stdout);
+    rc = mfe_expect_silence(sh->fe, QUIET_MS);
+    if (rc == VHU_IO_TIMEOUT)
+        printf("(no answer within %d ms)\n", QUIET_MS);
+    return rc == VHU_IO_TIMEOUT || rc == 0 ? 0 : rc;
+}
+
+/* wait for one message from the back end */
+static int sh_recv(struct shell *sh, int argc, char **argv)
+{
+    uint32_t ms = SHELL_TIMEOUT_MS;
+    if (argc > 2 || (argc == 2 && !parse_u32(argv[1], &ms)))
+        return bad_args("recv [MS]");
+    int rc = mfe_expect_silence(sh->fe, (int)ms);
+    if (rc == VHU_IO_TIMEOUT)
+        printf("(nothing within %u ms)\n", ms);
+    return rc == VHU_IO_TIMEOUT || rc == 0 ? 0 : rc;
+}
+
+static int sh_need_reply(struct shell *sh, int argc, char **argv)
+{
+    if (argc == 2 && (strcmp(argv[1], "on") == 0 || strcmp(argv[1], "off") == 0))
+        sh->need_reply = strcmp(argv[1], "on") == 0;
+    else if (argc != 1)
+        return bad_args("need-reply [on|off]");
+    printf("need-reply %s\n", sh->need_reply ? "on" : "off");
+    return 0;
+}
+
+static int sh_quit(struct shell *sh, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    sh->done = true;
+    return 0;
+}
+
+static int sh_help(struct shell *sh, int argc, char **argv);
+
+static const struct {
+    const char *name, *args, *help;
+    shell_fn fn;
+} commands[] = {
+    { "qemu-init", "[PAIRS]", "the profile's vhost_dev_init sequence", sh_qemu_init },
+    { "qemu-start", "", "vhost_net_start: memory, rings, features, enable", sh_qemu_start },
+    { "qemu-stop", "", "vhost_net_stop: GET_VRING_BASE per ring", sh_qemu_stop },
+    { "mem", "", "create guest memory (QEMU layout) and send SET_MEM_TABLE", sh_mem },
+    { "raw", "HEX...", "send bytes as they are, show any answer", sh_raw },
+    { "recv", "[MS]", "wait for one message from the back end", sh_recv },
+    { "need-reply", "[on|off]", "set NEED_REPLY on every request", sh_need_reply },
+    { "help", "", "this list", sh_help },
+    { "quit", "", "stop the back end (if started here) and leave", sh_quit },
+    { "exit", "", "the same as quit", sh_quit },
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static int sh_help(struct shell *sh, int argc, char **argv)
+{
+    (void)sh;
+    (void)argc;
+    (void)argv;
+    puts("REQUEST [ARGS]         a front-end request by name, e.g.\n"
+         "  GET_FEATURES  SET_FEATURES 0x140000000  SET_VRING_NUM 0 256\n"
+         "  SET_VRING_BASE 0 0  SET_VRING_ADDR 0  SET_VRING_KICK 0  SET_MEM_TABLE");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        printf("%-10s %-11s %s\n", commands[i].name, commands[i].args, commands[i].help);
+    puts("Every message sent and received is printed decoded; waits time out.");
+    return 0;
+}
+
+/* ---- the loop ---- */
+
+static int split(char *line, char **argv)
+{
+    int argc = 0;
+    for (char *tok = strtok(line, " \t\r\n"); tok && argc < MAX_ARGS;
+         tok = strtok(NULL, " \t\r\n"))
+        argv[argc++] = tok;
+    return argc;
+}
+
+static void execute(struct shell *sh, char *line)
+{
+    char *argv[MAX_ARGS];
+    fflush(stdout);   /* our lines before the messages mfe writes to the fd */
+    char *hash = strchr(line, '#');
+    if (hash)
+        *hash = '\0';   /* comments, for scripts */
+    int argc = split(line, argv);
+    if (argc == 0)
+        return;
+    int rc = -1;
+    bool known = false;
+    for (size_t i = 0; i < NCOMMANDS && !known; i++)
+        if (strcmp(argv[0], commands[i].name) == 0) {
+            known = true;
+            sh->fe->err[0] = '\0';
+            rc = commands[i].fn(sh, argc, argv);
+        }
+    uint32_t req = known ? 0 : vhu_req_by_name(VHU_CH_FRONT, argv[0]);
+    if (req) {
+        known = true;
+        sh->fe->err[0] = '\0';
+        rc = do_request(sh, vhu_req_desc(VHU_CH_FRONT, req), argc, argv);
+    }
+    if (!known)
+        printf("unknown command '%s' (try 'help')\n", argv[0]);
+    else if (rc < 0 && sh->fe->err[0])
+        printf("error: %s\n", mfe_error(sh->fe));
+    if (rc < 0)
+        sh->failures++;
+    fflush(stdout);
+}
+
+#ifdef VHC_HAVE_LIBEDIT
+/* completion: shell commands, then request names */
+static char *complete_word(const char *text, int state)
+{
+    static unsigned i;
+    if (!state)
+        i = 0;
+    size_t len = strlen(text);
+    for (; i < NCOMMANDS + VHU_REQ_MAX; i++) {
+        const char *name = i < NCOMMANDS
+            ? commands[i].name
+            : vhu_req_desc(VHU_CH_FRONT, (uint32_t)(i - NCOMMANDS)) ?
+              vhu_req_name(VHU_CH_FRONT, (uint32_t)(i - NCOMMANDS)) : NULL;
+        if (name && strncasecmp(name, text, len) == 0) {
+            i++;
+            return strdup(name);
+        }
+    }
+    return NULL;
+}
+
+static char **complete(const char *text, int start, int end)
+{
+    (void)end;
+    rl_attempted_completion_over = 1;   /* no file names */
+    return start == 0 ? rl_completion_matches(text, complete_word) : NULL;
+}
+
+static void history_path(char *buf, size_t cap)
+{
+    const char *home = getenv("HOME");
+    snprintf(buf, cap, "%s/.vhost-conform_history", home ? home : ".");
+}
+
+static void interactive(struct shell *sh)
+{
+    char hist[PATH_MAX];
+    history_path(hist, sizeof hist);
+    rl_attempted_completion_function = complete;
+    using_history();
+    read_history(hist);
+    while (!sh->done) {
+        char *line = readline("vhost-user> ");
+        if (!line)
+            break;
+        if (line[strspn(line, " \t")])
+            add_history(line);
+        execute(sh, line);
+        free(line);
+    }
+    write_history(hist);
+}
+#endif
+
+static void batch(struct shell *sh, FILE *in)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    while (!sh->done && getline(&line, &cap, in) >= 0) {
+        printf("> %s", line);   /* the command, so the output reads as a session */
+        if (!strchr(line, '\n'))
+            putchar('\n');
+        execute(sh, line);
+    }
+    free(line);
+}
+
+static const char usage_shell[] =
+    "usage: vhost-conform shell [--backend 'CMD {socket}' | --socket PATH] [--profile NAME]\n"
+    "       [--timeout MS]   ('vhost-conform help shell' for more)\n";
+
+struct shell_opts {
+    const char *backend, *socket;
+    const struct mfe_profile *profile;
+    int timeout_ms;
+};
+
+static int parse_opts(int argc, char **argv, struct shell_opts *o)
+{
+    static const struct option opts[] = {
+        { "backend", required_argument, NULL, 'b' }, { "socket", required_argument, NULL, 's' },
+        { "profile", required_argument, NULL, 'p' }, { "timeout", required_argument, NULL, 't' },
+        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+    };
+    int opt;
+    uint32_t ms;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'b': o->backend = optarg; break;
+        case 's': o->socket = optarg; break;
+        case 'p':
+            if (!(o->profile = mfe_profile_find(optarg))) {
+                fprintf(stderr, "vhost-conform: no profile '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 't':
+            if (!parse_u32(optarg, &ms) || !ms || ms > 600000)
+                return 2;
+            o->timeout_ms = (int)ms;
+            break;
+        case 'h': return vhc_help("shell") < 0 ? 2 : 1;
+        default: return 2;
+        }
+    }
+    return optind < argc || (o->backend && o->socket) ? 2 : 0;
+}
+
+int vhc_cmd_shell(int argc, char **argv)
+{
+    struct shell_opts o = { .timeout_ms = SHELL_TIMEOUT_MS };
+    int rc = parse_opts(argc, argv, &o);
+    if (rc)
+        return rc == 1 ? 0 : (fputs(usage_shell, stderr), 2);
+    signal(SIGPIPE, SIG_IGN);
+    struct vhc_cli_conn conn;
+    if (vhc_cli_open(&conn, o.backend, o.socket, o.timeout_ms) < 0) {
+        vhc_cli_close(&conn);
+        return 2;
+    }
+    struct shell sh = { .fe = conn.fe };
+    sh.fe->profile = o.profile;
+    sh.fe->trace_fd = STDOUT_FILENO;   /* every message, decoded, as it goes */
+    printf("connected to %s (timeout %d ms; 'help' lists commands)\n", conn.sock,
+           o.timeout_ms);
+    fflush(stdout);
+#ifdef VHC_HAVE_LIBEDIT
+    if (isatty(STDIN_FILENO))
+        interactive(&sh);
+    else
+#endif
+        batch(&sh, stdin);
+    sh.fe->trace_fd = -1;
+    vhc_cli_close(&conn);
+    return sh.failures ? 1 : 0;
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Self-tests of the interactive CLI: shell (through a pipe, against the
+# bundled vhost-refnet), features, --shard, --jobs, --repeat, --trace, help.
+# usage: cli-check.sh VHOST-CONFORM SCENARIO
+set -uo pipefail
+vc=$1 scenario=$2
+filter='negotiation/*'
+fail() { echo "FAIL: $*" >&2; exit 1; }
+verdicts() { grep -E '^(not )?ok ' "$1" | sed -E 's/ # .*//'; }
+
+case $scenario in
+shell)
+    out=$(printf '%s\n' GET_FEATURES 'need-reply on' 'SET_PROTOCOL_FEATURES 0x8' \
+            SET_OWNER 'SET_VRING_NUM 0 256' 'GET_VRING_BASE 0' mem BOGUS quit \
+          | timeout 60 "$vc" shell 2>&1)
+    rc=$?
+    echo "$out"
+    # decoded request and reply, an ack owed through REPLY_ACK, the state reply
+    grep -qE '^0001 F->B GET_FEATURES\(1\) flags=0x1\[v1\]' <<<"$out" || fail "no GET_FEATURES sent"
+    grep -qE '^0002 B->F GET_FEATURES\(1\) flags=0x5\[v1,REPLY\] size=8 .*VERSION_1' <<<"$out" \
+        || fail "no decoded GET_FEATURES reply"
+    grep -qE 'B->F SET_OWNER\(3\) .*REPLY.* u64=0x0 \(ack\)' <<<"$out" || fail "no SET_OWNER ack"
+    grep -qE 'B->F GET_VRING_BASE\(11\) .*state=\{index=0,num=0\}' <<<"$out" \
+        || fail "no GET_VRING_BASE reply"
+    grep -qE 'F->B SET_MEM_TABLE\(5\) .*nfds=2' <<<"$out" || fail "mem sent no SET_MEM_TABLE"
+    grep -q "unknown command 'BOGUS'" <<<"$out" || fail "BOGUS not refused"
+    ((rc == 1)) || fail "exit status $rc, want 1 (BOGUS failed)"
+    # a clean session exits 0, and QEMU's init runs as one command
+    out=$(printf 'qemu-init\nGET_QUEUE_NUM\n' | timeout 60 "$vc" shell 2>&1) || fail "clean session failed: $out"
+    grep -qE 'F->B SET_BACKEND_REQ_FD' <<<"$out" || fail "qemu-init sent no SET_BACKEND_REQ_FD"
+    grep -qE 'B->F GET_QUEUE_NUM\(17\)' <<<"$out" || fail "no GET_QUEUE_NUM reply"
+    ;;
+features)
+    out=$(timeout 60 "$vc" features --profile qemu-8.2) || fail "features failed"
+    echo "$out"
+    for label in 'profile: *qemu-8.2' 'features offered: *0x[0-9a-f]{16} .*VERSION_1' \
+                 'features guest can get:' 'features QEMU masks:' 'protocol acked: *0x' \
+                 'queue pairs: *[0-9]+' 'max mem slots:'; do
+        grep -qE "^$label" <<<"$out" || fail "no line '$label'"
+    done
+    "$vc" features --profile nosuch 2>/dev/null; (($? == 2)) || fail "bad profile not a usage error"
+    ;;
+shard)
+    all=$("$vc" run --list-only --filter "$filter")
+    a=$("$vc" run --list-only --filter "$filter" --shard 1/2)
+    b=$("$vc" run --list-only --filter "$filter" --shard 2/2)
+    [[ -n $a && -n $b ]] || fail "an empty shard"
+    [[ $(sort <<<"$a"$'\n'"$b") == $(sort <<<"$all") ]] || fail "shards do not cover the list"
+    [[ -z $(comm -12 <(sort <<<"$a") <(sort <<<"$b")) ]] || fail "shards overlap"
+    "$vc" run --shard 3/2 --list-only 2>/dev/null; (($? == 2)) || fail "--shard 3/2 accepted"
+    ;;
+jobs)
+    t=$(mktemp -d)
+    timeout 300 "$vc" run --filter "$filter" --jobs 1 >"$t/1.tap"; r1=$?
+    timeout 300 "$vc" run --filter "$filter" --jobs 2 >"$t/2.tap"; r2=$?
+    ((r1 == r2)) || fail "exit status $r1 with one job, $r2 with two"
+    n=$(verdicts "$t/1.tap" | wc -l)
+    ((n > 1)) || fail "too few cases ($n)"
+    diff <(verdicts "$t/1.tap") <(verdicts "$t/2.tap") || fail "--jobs 2 differs from --jobs 1"
+    grep -q "^1\.\.$n\$" "$t/2.tap" || fail "plan of --jobs 2 is not 1..$n"
+    rm -rf "$t"
+    ;;
+repeat)
+    one=$("$vc" run --filter "$filter" | grep -cE '^(not )?ok ')
+    err=$(mktemp)
+    out=$("$vc" run --filter "$filter" --repeat 2 --trace 2>"$err")
+    two=$(grep -cE '^(not )?ok ' <<<"$out")
+    ((two == 2 * one)) || fail "--repeat 2 ran $two, want $((2 * one))"
+    grep -qE '^ok [0-9]+ - negotiation/[^ ]+@rep2' <<<"$out" || fail "no @rep2 ids"
+    grep -qE '^[0-9]{4} F->B GET_FEATURES' "$err" || fail "--trace printed no messages"
+    rm -f "$err"
+    ;;
+help)
+    for c in list explain run shell features report replay record profiles; do
+        page=$("$vc" "$c" --help) || fail "$c --help failed"
+        for s in NAME SYNOPSIS DESCRIPTION 'EXIT STATUS' EXAMPLES; do
+            grep -q "^$s" <<<"$page" || fail "$c --help has no $s"
+        done
+    done
+    "$vc" help nosuch 2>/dev/null; (($? == 2)) || fail "help nosuch not a usage error"
+    # completion: commands and case ids
+    src=$(dirname "$0")/../../scripts/vhost-conform.bash-completion
+    out=$(bash -c "source '$src'; PATH=$(dirname "$vc"):\$PATH
+        COMP_WORDS=(vhost-conform explain negotiation/get-f); COMP_CWORD=2; _vhost_conform
+        echo \"\${COMPREPLY[@]}\"
+        COMP_WORDS=(vhost-conform sh); COMP_CWORD=1; _vhost_conform; echo \"\${COMPREPLY[@]}\"
+        COMP_WORDS=(vhost-conform run --profile qemu-8); COMP_CWORD=3; _vhost_conform
+        echo \"\${COMPREPLY[@]}\"")
+    grep -q 'negotiation/get-features' <<<"$out" || fail "no case id completion: $out"
+    grep -qx 'shell' <<<"$out" || fail "no command completion: $out"
+    grep -qx 'qemu-8.2' <<<"$out" || fail "no profile completion: $out"
+    ;;
+*) fail "unknown scenario $scenario" ;;
+esac
+echo "ok: $scenario"
