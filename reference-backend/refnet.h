@@ -21,6 +21,9 @@
  * is why every change already goes through those two calls.
  * A new memory table is mapped first, ring pointers are re-translated into
  * it while the rings are disarmed, and only then is the old table unmapped.
+ * In --mode switch another port's workers never touch this port's rings or
+ * memory (they queue heap copies into its inbox), so parking this port's own
+ * workers is still all a change needs (switch.h explains).
  */
 #ifndef REFNET_H
 #define REFNET_H

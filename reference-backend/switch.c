@@ -155,7 +155,7 @@ static bool is_open(struct ref_sw_inbox *b)
 static void enqueue(struct ref_switch *sw, unsigned port, unsigned pair, struct ref_sw_frame *f)
 {
     struct ref_sw_port *dst = &sw->port[port];
-    struct ref_sw_inbox *b = &dst->inbox[0]; (void)pair;
+    struct ref_sw_inbox *b = &dst->inbox[pair];
     if (pair != 0 && !is_open(b))
         b = &dst->inbox[0];
     pthread_mutex_lock(&b->mu);
@@ -168,7 +168,7 @@ static void enqueue(struct ref_switch *sw, unsigned port, unsigned pair, struct 
     }
     pthread_mutex_unlock(&b->mu);
     if (why) {
-        (void)why;
+        add(why);
         free(f);
         return;
     }
