@@ -346,7 +346,7 @@ static const struct dp_variant v_packed_noev = {.pairs = 1, .packed = true, .mrg
         .id = "datapath/loopback/" name, \
         .summary = "frames come back bit-exact and in order (" what ")", \
         .rule = LOOP_RULE, .steps = LOOP_STEPS(what), \
-        .features = F_VERSION_1 | (feats), .timeout_s = (secs), \
+        .features = F_VERSION_1 | (feats), .flags = VHC_F_NET, .timeout_s = (secs), \
         .body = loopback, .variant = &(var) }
 
 #define EMPTY_RULE "virtio 1.1, 5.1.6.3/5.1.6.4: the device uses RX buffers the driver " \
@@ -360,7 +360,7 @@ static const struct dp_variant v_packed_noev = {.pairs = 1, .packed = true, .mrg
         .steps = "start; 32 RX buffers; 200 frames sent; 32 or more back; RX refilled; " \
                  "no duplicate, reordering or damage; every TX chain used; the count " \
                  "dropped is noted", \
-        .features = F_VERSION_1 | (feats), .timeout_s = 30, \
+        .features = F_VERSION_1 | (feats), .flags = VHC_F_NET, .timeout_s = 30, \
         .body = rx_empty, .variant = &(var) }
 
 #define EVENT_RULE "virtio 1.1, 2.6.7.2 / 2.7.10 with VIRTIO_F_EVENT_IDX: the device " \
@@ -394,7 +394,7 @@ const struct vhc_case vhc_cases_datapath[] = {
                 "stream",
         .steps = LOOP_STEPS("2 pairs, split") "; every pair",
         .features = F_VERSION_1 | F_MRG, .protocol_features = PF(MQ),
-        .flags = VHC_F_MQ, .timeout_s = 45, .body = loopback, .variant = &v_mq,
+        .flags = VHC_F_MQ | VHC_F_NET, .timeout_s = 45, .body = loopback, .variant = &v_mq,
     },
     {
         .id = "datapath/mq/two-pairs-packed",
@@ -402,7 +402,7 @@ const struct vhc_case vhc_cases_datapath[] = {
         .rule = LOOP_RULE "; vhost-user.rst Multiple queue support",
         .steps = LOOP_STEPS("2 pairs, packed") "; every pair",
         .features = F_VERSION_1 | F_MRG | F_PACKED, .protocol_features = PF(MQ),
-        .flags = VHC_F_MQ, .timeout_s = 45, .body = loopback, .variant = &v_mq_packed,
+        .flags = VHC_F_MQ | VHC_F_NET, .timeout_s = 45, .body = loopback, .variant = &v_mq_packed,
     },
     EMPTY("split", v_split, F_MRG),
     EMPTY("packed", v_packed, F_PACKED | F_MRG),
@@ -412,7 +412,7 @@ const struct vhc_case vhc_cases_datapath[] = {
         .rule = EVENT_RULE,
         .steps = "start with EVENT_IDX; one frame there and back (call drained); "
                  "used_event 4 entries ahead; 3 frames: no call; the 4th: a call",
-        .features = F_VERSION_1 | F_MRG | F_EVENT_IDX, .timeout_s = 30,
+        .features = F_VERSION_1 | F_MRG | F_EVENT_IDX, .flags = VHC_F_NET, .timeout_s = 30,
         .body = used_event_ahead, .variant = &v_split,
     },
     {
@@ -421,7 +421,7 @@ const struct vhc_case vhc_cases_datapath[] = {
         .rule = EVENT_RULE,
         .steps = "start packed with EVENT_IDX; one frame there and back; driver event "
                  "DESC 4 positions ahead; 3 frames: no call; the 4th: a call",
-        .features = F_VERSION_1 | F_MRG | F_EVENT_IDX | F_PACKED, .timeout_s = 30,
+        .features = F_VERSION_1 | F_MRG | F_EVENT_IDX | F_PACKED, .flags = VHC_F_NET, .timeout_s = 30,
         .body = used_event_ahead, .variant = &v_packed,
     },
     {
@@ -430,7 +430,7 @@ const struct vhc_case vhc_cases_datapath[] = {
         .rule = NOINT_RULE,
         .steps = "start without EVENT_IDX; one frame there and back; NO_INTERRUPT; 8 "
                  "frames: no call; flag cleared; one frame: a call",
-        .features = F_VERSION_1 | F_MRG, .timeout_s = 30,
+        .features = F_VERSION_1 | F_MRG, .flags = VHC_F_NET, .timeout_s = 30,
         .body = no_interrupt, .variant = &v_split_noev,
     },
     {
@@ -439,7 +439,7 @@ const struct vhc_case vhc_cases_datapath[] = {
         .rule = NOINT_RULE,
         .steps = "start packed without EVENT_IDX; one frame there and back; DISABLE; 8 "
                  "frames: no call; ENABLE; one frame: a call",
-        .features = F_VERSION_1 | F_MRG | F_PACKED, .timeout_s = 30,
+        .features = F_VERSION_1 | F_MRG | F_PACKED, .flags = VHC_F_NET, .timeout_s = 30,
         .body = no_interrupt, .variant = &v_packed_noev,
     },
     {
@@ -449,7 +449,7 @@ const struct vhc_case vhc_cases_datapath[] = {
         .rule = STOP_RULE,
         .steps = "start; 128 frames posted; GET_VRING_BASE(TX) sent; 128 more posted and "
                  "kicked; reply: index = used idx, <= avail idx; 100 ms: used idx unchanged",
-        .features = F_VERSION_1 | F_MRG, .timeout_s = 30,
+        .features = F_VERSION_1 | F_MRG, .flags = VHC_F_NET, .timeout_s = 30,
         .body = stop_during_traffic, .variant = &v_split,
     },
     {
@@ -459,7 +459,7 @@ const struct vhc_case vhc_cases_datapath[] = {
         .steps = "start packed; 128 frames posted; GET_VRING_BASE(TX) sent; 128 more; "
                  "reply: position and wrap = after the last used descriptor, not past "
                  "avail; 100 ms: no used descriptor appears",
-        .features = F_VERSION_1 | F_MRG | F_PACKED, .timeout_s = 30,
+        .features = F_VERSION_1 | F_MRG | F_PACKED, .flags = VHC_F_NET, .timeout_s = 30,
         .body = stop_during_traffic, .variant = &v_packed,
     },
 };

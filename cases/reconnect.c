@@ -204,7 +204,7 @@ static const struct rc_variant once = { 1 }, twenty = { 20 }, hundred = { 100 };
 
 #define RC_CASE(name, var, secs, what) { .id = "reconnect/" name, .summary = what, \
     .rule = RULE_RECONNECT, .steps = STEPS_RECONNECT, .features = BIT(32), \
-    .timeout_s = secs, .body = kill_body, .variant = &var }
+    .flags = VHC_F_NET, .timeout_s = secs, .body = kill_body, .variant = &var }
 
 const struct vhc_case vhc_cases_reconnect[] = {
     RC_CASE("kill-during-traffic", once, 30,

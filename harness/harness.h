@@ -159,6 +159,7 @@ struct vhc_run_opts {
     unsigned repeat;           /* --repeat N: each case N times; 0/1 = once */
     unsigned shard_k, shard_n; /* --shard K/N (1-based); 0 = no sharding */
     unsigned jobs;             /* --jobs N: cases at once; 0/1 = one */
+    enum vhc_device device;    /* --device net|blk|fs: net-only cases SKIP otherwise */
 };
 
 /* Exit status: 0 no unexpected failure, 1 some, 2 usage / setup error;

@@ -42,6 +42,8 @@ static const struct {
       "                  --file-prefix=vhc{n} under --jobs) are replaced\n"
       "  --socket PATH   a back end that is already running (no --jobs)\n"
       "  --mode server|client  the back end's side of the socket\n"
+      "  --device net|blk|fs  the back end's device type (default net); net-only\n"
+      "                  cases (frames, queue pairs) SKIP for the others\n"
       "  --filter GLOB   only matching cases (repeatable: any)\n"
       "  --expect FILE   known failures: 'CASE[@mode] VERDICT reason' lines\n"
       "  --tap FILE, --junit FILE, --html FILE  also write these\n"

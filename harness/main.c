@@ -252,6 +252,18 @@ static int parse_fault_matrix(const char *kind, struct vhc_run_opts *o)
     return k > 0 ? 0 : -1;
 }
 
+static int parse_device(const char *s, enum vhc_device *d)
+{
+    static const char *const names[] = { [VHC_DEV_NET] = "net", [VHC_DEV_BLK] = "blk",
+                                         [VHC_DEV_FS] = "fs" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *d = (enum vhc_device)i;
+            return 0;
+        }
+    return -1;
+}
+
 static int parse_mode(const char *s, enum vhc_mode *m)
 {
     if (strcmp(s, "server") == 0)
@@ -273,7 +285,7 @@ static int parse_scale(const char *s, double *x)
 enum { OPT_BACKEND = 256, OPT_SOCKET, OPT_MODE, OPT_FILTER, OPT_EXPECT, OPT_TAP,
        OPT_JUNIT, OPT_HTML,
        OPT_SCALE, OPT_LIST_ONLY, OPT_PROFILE, OPT_PROFILE_FILE, OPT_FAULT, OPT_FAULT_MATRIX,
-       OPT_TRACE, OPT_REPEAT, OPT_SHARD, OPT_JOBS, OPT_HELP };
+       OPT_TRACE, OPT_REPEAT, OPT_SHARD, OPT_JOBS, OPT_DEVICE, OPT_HELP };
 
 static const struct option run_options[] = {
     { "backend", required_argument, NULL, OPT_BACKEND },
@@ -294,6 +306,7 @@ static const struct option run_options[] = {
     { "repeat", required_argument, NULL, OPT_REPEAT },
     { "shard", required_argument, NULL, OPT_SHARD },
     { "jobs", required_argument, NULL, OPT_JOBS },
+    { "device", required_argument, NULL, OPT_DEVICE },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
 };
@@ -328,6 +341,7 @@ static int take_option(int opt, const char *arg, struct vhc_run_opts *o)
     case OPT_BACKEND: o->backend = arg; return 0;
     case OPT_SOCKET: o->socket = arg; return 0;
     case OPT_MODE: return parse_mode(arg, &o->mode);
+    case OPT_DEVICE: return parse_device(arg, &o->device);
     case OPT_FILTER:
         if (o->nfilter == VHC_MAX_FILTERS)
             return -1;

@@ -372,8 +372,11 @@ static void judge_backend(struct run *run, struct vhc_result *r)
     r->case_tail = vhc_log_tail(run->s.case_log);
 }
 
-static const char *mode_excluded(const struct vhc_case *c, enum vhc_mode m)
+static const char *mode_excluded(const struct vhc_case *c, const struct vhc_run_opts *o)
 {
+    enum vhc_mode m = o->mode;
+    if ((c->flags & (VHC_F_NET | VHC_F_MQ)) && o->device != VHC_DEV_NET)
+        return "a virtio-net case; the back end is not a net device (--device)";
     if ((c->flags & VHC_F_SERVER_ONLY) && m != VHC_MODE_SERVER)
         return "needs --mode server";
     if ((c->flags & VHC_F_CLIENT_ONLY) && m != VHC_MODE_CLIENT)
@@ -396,7 +399,7 @@ static int start_backend(struct run *run)
 /* One case, start to finish.  -1 when interrupted. */
 static int run_case(struct run *run, const struct vhc_case *c, struct vhc_result *r)
 {
-    const char *excluded = mode_excluded(c, run->o->mode);
+    const char *excluded = mode_excluded(c, run->o);
     if (excluded) {
         r->verdict = VHC_SKIP;
         snprintf(r->reason, sizeof r->reason, "%s", excluded);
@@ -589,7 +592,7 @@ static void teardown(struct run *run)
 static void list_selected(const struct run *run)
 {
     for (size_t i = 0; i < run->nsel; i++) {
-        const char *excluded = mode_excluded(run->sel[i], run->o->mode);
+        const char *excluded = mode_excluded(run->sel[i], run->o);
         printf("%s%s%s\n", run->sel[i]->id, excluded ? "  # SKIP " : "",
                excluded ? excluded : "");
     }

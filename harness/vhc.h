@@ -33,7 +33,14 @@ enum vhc_mode {
 #define VHC_F_NOINIT      (1u << 1)  /* connected, but no QEMU init before the body */
 #define VHC_F_SERVER_ONLY (1u << 2)  /* only meaningful with --mode server */
 #define VHC_F_CLIENT_ONLY (1u << 3)  /* only meaningful with --mode client */
-#define VHC_F_MQ          (1u << 4)  /* init with 2 queue pairs (needs MQ, >= 2 queues) */
+#define VHC_F_MQ          (1u << 4)  /* init with 2 queue pairs (needs MQ, >= 2 queues);
+                                        queue pairs are virtio-net's: net only */
+#define VHC_F_NET         (1u << 5)  /* virtio-net specific (frames, headers, RX/TX
+                                        pairs): SKIP unless --device net */
+
+/* The device type the back end implements (run --device; default net).
+ * vhost-user carries no device type, so the user says it. */
+enum vhc_device { VHC_DEV_NET, VHC_DEV_BLK, VHC_DEV_FS };
 
 struct vhc_ctx;
 
