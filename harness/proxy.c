@@ -333,8 +333,8 @@ static int parse_args(int argc, char **argv, struct proxy *p)
 
 static int open_files(struct proxy *p)
 {
-    p->log = p->log_path ? fopen(p->log_path, "w") : stdout;
-    p->raw = p->raw_path ? fopen(p->raw_path, "w") : NULL;
+    p->log = p->log_path ? fopen(p->log_path, "we") : stdout;
+    p->raw = p->raw_path ? fopen(p->raw_path, "we") : NULL;
     if (!p->log || (p->raw_path && !p->raw)) {
         fprintf(stderr, "vhost-conform: cannot write %s: %s\n",
                 p->log ? p->raw_path : p->log_path, strerror(errno));

@@ -494,7 +494,7 @@ static FILE *open_out(const char *path)
 {
     if (!path)
         return NULL;
-    FILE *f = fopen(path, "w");
+    FILE *f = fopen(path, "we");
     if (!f)
         fprintf(stderr, "vhost-conform: %s: %s\n", path, strerror(errno));
     return f;
@@ -624,7 +624,7 @@ static void unique_names(struct vhc_rrun *runs, size_t n)
 static int read_run(const char *path, struct vhc_rrun *run)
 {
     vhc_rrun_init(run);
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "re");
     if (!f) {
         fprintf(stderr, "vhost-conform: %s: %s\n", path, strerror(errno));
         return -1;

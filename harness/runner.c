@@ -523,7 +523,7 @@ static int load_expectations(struct run *run)
 {
     if (!run->o->expect_file)
         return 0;
-    FILE *f = fopen(run->o->expect_file, "r");
+    FILE *f = fopen(run->o->expect_file, "re");
     if (!f) {
         fprintf(stderr, "vhost-conform: %s: %s\n", run->o->expect_file, strerror(errno));
         return -1;
@@ -565,7 +565,7 @@ static int setup(struct run *run)
     run->has_fault = run->o->fault != NULL;
     if (load_expectations(run) < 0 || choose_backend(run) < 0 || select_cases(run) < 0)
         return -1;
-    if (run->o->tap_file && !run->o->list_only && !(run->tap = fopen(run->o->tap_file, "w"))) {
+    if (run->o->tap_file && !run->o->list_only && !(run->tap = fopen(run->o->tap_file, "we"))) {
         fprintf(stderr, "vhost-conform: %s: %s\n", run->o->tap_file, strerror(errno));
         return -1;
     }
