@@ -34,6 +34,8 @@ struct chain_env {
 struct bad_chain {
     const char *what;           /* for messages */
     uint16_t (*build)(struct chain_env *e);
+    bool rx_check;              /* valid data: a frame that comes back on RX must
+                                   be the bytes the chain names, nothing else */
 };
 
 static void put(struct mfe_desc *d, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
@@ -268,6 +270,88 @@ static void traffic_after(struct vhc_ctx *ctx)
     dp_destroy(&the_dp);
 }
 
+/* ---- RX: what the back end read, seen in what it forwards ---- */
+
+#define RX_BUFS    4u
+#define RX_BUF_LEN 2048u
+#define MAX_CHAIN  2048u
+
+struct rx_watch {
+    uint64_t buf[RX_BUFS];
+    uint8_t want[MAX_CHAIN];   /* the frame the TX chain names, header removed */
+    uint32_t want_len;
+};
+
+static struct rx_watch the_rx;
+
+/* The bytes the TX chain from head names (direct descriptors only). */
+static void expected_frame(struct vhc_ctx *ctx, const struct chain_env *e, uint16_t head)
+{
+    static uint8_t all[MAX_CHAIN];
+    uint32_t n = 0;
+    const struct mfe_desc *d = &e->desc[head];
+    for (unsigned steps = 0; steps < 16; steps++) {
+        VHC_ASSERT(ctx, n + d->len <= MAX_CHAIN && oob_copy(&the_oob, d->addr, d->len, all + n),
+                   "frontend.oob", "the RX-checked chain must be valid guest memory");
+        n += d->len;
+        if (!(d->flags & NEXT))
+            break;
+        d = &e->desc[d->next];
+    }
+    the_rx.want_len = n > HDR ? n - HDR : 0;
+    memcpy(the_rx.want, all + HDR, the_rx.want_len);
+}
+
+/* RX buffers on ring 0, device-writable, made available and kicked. */
+static void post_rx(struct vhc_ctx *ctx)
+{
+    const struct mfe_vq *vq = &ctx->fe.vq[0];
+    struct mfe_desc *desc = mfe_gpa(&ctx->fe.mem, vq->desc_gpa, 16ull * vq->num);
+    uint16_t *avail = mfe_gpa(&ctx->fe.mem, vq->avail_gpa, 4 + 2 * RX_BUFS);
+    VHC_ASSERT(ctx, desc && avail, "frontend.mem", "RX ring not in memory");
+    for (uint16_t i = 0; i < RX_BUFS; i++) {
+        the_rx.buf[i] = mfe_mem_alloc(&ctx->fe.mem, RX_BUF_LEN, 64);
+        VHC_ASSERT(ctx, the_rx.buf[i], "frontend.mem", "no room for RX buffers");
+        put(&desc[i], the_rx.buf[i], RX_BUF_LEN, MFE_DESC_F_WRITE, 0);
+        avail[2 + i] = i;
+        oob_allow(ctx, &the_oob, the_rx.buf[i], RX_BUF_LEN);
+    }
+    __atomic_store_n(&avail[1], (uint16_t)RX_BUFS, __ATOMIC_RELEASE);
+    oob_resnap(ctx, &the_oob, vq->desc_gpa, 16ull * RX_BUFS);   /* our own writes */
+    oob_resnap(ctx, &the_oob, vq->avail_gpa, 4 + 2 * RX_BUFS);
+    uint64_t one = 1;
+    VHC_ASSERT(ctx, write(vq->kick, &one, sizeof one) == sizeof one, "frontend.kick",
+               "kicking the RX ring failed");
+}
+
+/* A frame that came back must be what the guest offered: bytes from the
+ * canary between the regions mean the back end read outside them. */
+static void check_rx(struct vhc_ctx *ctx, const char *what)
+{
+    const struct mfe_vq *vq = &ctx->fe.vq[0];
+    const uint16_t *used = mfe_gpa(&ctx->fe.mem, vq->used_gpa, 4 + 8ull * vq->num);
+    if (!used || __atomic_load_n(&used[1], __ATOMIC_ACQUIRE) == 0) {
+        mfe_note(&ctx->fe, "%s: nothing came back on RX (dropped)", what);
+        return;
+    }
+    const struct mfe_used_elem *el = (const void *)(used + 2);
+    VHC_ASSERT(ctx, el->id < RX_BUFS && el->len >= HDR && el->len <= RX_BUF_LEN,
+               "datapath.used", "expected an RX used entry for one of %u buffers of %u "
+               "bytes; got id %u len %u", RX_BUFS, RX_BUF_LEN, el->id, el->len);
+    const uint8_t *got = mfe_gpa(&ctx->fe.mem, the_rx.buf[el->id] + HDR, el->len - HDR);
+    uint32_t n = el->len - HDR < the_rx.want_len ? el->len - HDR : the_rx.want_len;
+    uint32_t i = 0;
+    while (i < n && got[i] == the_rx.want[i])
+        i++;
+    VHC_ASSERT(ctx, i == n, "oob.read",
+               "expected the frame forwarded after %s to be the %u bytes the chain names; "
+               "byte %u differs (0x%02x, the guest had 0x%02x): the back end read memory "
+               "the descriptor does not name", what, the_rx.want_len, i, got[i],
+               the_rx.want[i]);
+    mfe_note(&ctx->fe, "%s: %u bytes came back on RX, the %u compared all equal", what,
+             el->len - HDR, n);
+}
+
 static void bad_chain(struct vhc_ctx *ctx)
 {
     const struct bad_chain *v = ctx->c->variant;
@@ -276,11 +360,17 @@ static void bad_chain(struct vhc_ctx *ctx)
     env_init(ctx, &e);
     uint16_t head = v->build(&e);
     oob_allow_used_rings(ctx, &the_oob);
+    if (v->rx_check)
+        expected_frame(ctx, &e, head);
     oob_snapshot(ctx, &the_oob);
+    if (v->rx_check)
+        post_rx(ctx);   /* after the snapshot: we write the RX ring */
     mfe_note(&ctx->fe, "TX chain made available: %s", v->what);
     publish_and_kick(ctx, head);
     usleep(SETTLE_US);
     note_outcome(ctx, v->what);
+    if (v->rx_check)
+        check_rx(ctx, v->what);
     oob_check(ctx, &the_oob, v->what);
     vhc_expect_alive(ctx, "hardening.survive");
     oob_check(ctx, &the_oob, v->what);   /* late writes, after the close */
@@ -288,10 +378,11 @@ static void bad_chain(struct vhc_ctx *ctx)
     traffic_after(ctx);
 }
 
-#define ROW(name, text, fn) static const struct bad_chain row_##name = { text, fn }
+#define ROW(name, text, fn) static const struct bad_chain row_##name = { text, fn, false }
+#define ROW_RX(name, text, fn) static const struct bad_chain row_##name = { text, fn, true }
 ROW(outside, "one descriptor 16 MiB past every region", outside);
 ROW(past_end, "a 1514-byte descriptor that runs 1414 bytes past the last region", past_end);
-ROW(spanning, "a 1514-byte descriptor crossing from region 0 into region 1", spanning);
+ROW_RX(spanning, "a 1514-byte descriptor crossing from region 0 into region 1", spanning);
 ROW(len_huge, "a descriptor of length 2^32-1 at a valid address", len_huge);
 ROW(loop2, "a two-descriptor loop (0 -> 1 -> 0)", loop2);
 ROW(loop_all, "a loop through all 256 descriptors", loop_all);
@@ -304,7 +395,7 @@ ROW(ind_past_end, "a 4 KiB indirect table 32 bytes before the end of memory", in
 ROW(ind_huge, "an indirect table of length 0xfffffff0", ind_huge);
 ROW(ind_loop, "a loop inside an indirect table", ind_loop);
 ROW(ind_next, "a NEXT index of 7 in a 2-entry indirect table", ind_next_out);
-ROW(hdr_split, "the 12-byte header split over four 3-byte descriptors", hdr_split);
+ROW_RX(hdr_split, "the 12-byte header split over four 3-byte descriptors", hdr_split);
 ROW(hdr_short, "a 4-byte chain, shorter than the header", hdr_short);
 ROW(csum, "NEEDS_CSUM with csum_start 0xfff0 on a 60-byte frame", csum_beyond);
 ROW(writable, "a device-writable descriptor on the TX ring", tx_writable);
@@ -320,7 +411,7 @@ ROW(writable, "a device-writable descriptor on the TX ring", tx_writable);
 
 #define DESC_CASE(sfx, row, summ, what, tag_text) { \
         .id = "hardening/desc/" sfx, .summary = summ, .rule = DESC_RULE, \
-        .steps = STEPS(what), .timeout_s = 30, .body = bad_chain, \
+        .steps = STEPS(what), .timeout_s = 30, .body = bad_chain, .flags = VHC_F_NET, \
         .variant = &row_##row, .tags = tag_text }
 
 const struct vhc_case vhc_cases_hardening_dp[] = {
@@ -331,7 +422,8 @@ const struct vhc_case vhc_cases_hardening_dp[] = {
               "desc 0 at 8 MiB - 100, len 1514", CVE_2018_1059 "; " CVE_2020_10725),
     DESC_CASE("spanning-two-regions", spanning,
               "a TX descriptor crossing two regions is read piecewise or refused",
-              "desc 0 at 4 MiB - 100, len 1514 (regions adjacent in gpa, not in the file)",
+              "desc 0 at 4 MiB - 100, len 1514 (regions adjacent in gpa, not in the file); "
+              "4 RX buffers posted: a frame forwarded must be the chain's bytes",
               CVE_2018_1059),
     DESC_CASE("len-huge", len_huge, "a TX descriptor of length 2^32-1 does no harm",
               "desc 0 at a valid buffer, len 0xffffffff", CVE_2018_1059),
@@ -365,7 +457,8 @@ const struct vhc_case vhc_cases_hardening_dp[] = {
               "2-entry table, entry 0 NEXT 7", FIX_LIBVHOST_USER_DESC),
     DESC_CASE("header-split-four-ways", hdr_split,
               "a header split over four descriptors is handled (valid input)",
-              "desc 0-3: 3 bytes of header each, desc 4: 60-byte frame", CVE_2022_2132),
+              "desc 0-3: 3 bytes of header each, desc 4: 60-byte frame; 4 RX buffers "
+              "posted: a frame forwarded must be the chain's bytes", CVE_2022_2132),
     DESC_CASE("chain-shorter-than-header", hdr_short,
               "a chain shorter than the virtio-net header is dropped",
               "desc 0 len 4", CVE_2022_2132),

@@ -67,6 +67,17 @@ uint64_t oob_file_off(const struct oob *o, uint64_t gpa)
     return OOB_GAP + i * (OOB_GAP + o->region_size) + (gpa - i * o->region_size);
 }
 
+bool oob_copy(const struct oob *o, uint64_t gpa, uint64_t len, uint8_t *out)
+{
+    for (uint64_t i = 0; i < len; i++) {
+        uint64_t off = oob_file_off(o, gpa + i);
+        if (off == UINT64_MAX)
+            return false;
+        out[i] = o->file[off];
+    }
+    return true;
+}
+
 void oob_allow(struct vhc_ctx *ctx, struct oob *o, uint64_t gpa, uint64_t len)
 {
     uint64_t off = oob_file_off(o, gpa);

@@ -48,6 +48,9 @@ struct oob {
 void oob_mem_create(struct vhc_ctx *ctx, struct oob *o, uint64_t region_size);
 /* File offset of a gpa (for messages), or UINT64_MAX when in no region. */
 uint64_t oob_file_off(const struct oob *o, uint64_t gpa);
+/* Copy guest bytes [gpa, gpa+len) to out, crossing regions as the guest
+ * sees them; false when a byte is in no region. */
+bool oob_copy(const struct oob *o, uint64_t gpa, uint64_t len, uint8_t *out);
 /* The back end may write [gpa, gpa+len) (used rings, RX buffers). */
 void oob_allow(struct vhc_ctx *ctx, struct oob *o, uint64_t gpa, uint64_t len);
 /* Allow the used ring of every ring the front end laid out. */

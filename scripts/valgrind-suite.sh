@@ -9,8 +9,8 @@
 # valgrind writes its own log, and this script judges them afterwards:
 # fails when any log has errors (ERROR SUMMARY > 0, which includes
 # definitely/indirectly lost blocks under --leak-check=full with
-# --errors-for-leak-kinds=definite,indirect), more fds open at exit than
-# the 3 standard ones, or no summary at all (killed before it could finish:
+# --errors-for-leak-kinds=definite,indirect), any fd refnet opened itself
+# still open at exit (inherited ones are the harness's), or no summary at all (killed before it could finish:
 # reported, not failed, since the harness SIGKILLs after its grace period).
 #
 # Takes ~3.5 min on 2 cores (148 cases, --timeout-scale 4): label `long`,
@@ -48,10 +48,13 @@ for f in "$logs"/vg.*.log; do
         echo "memcheck errors ($summary) in $f:" >&2
         grep -E 'Invalid|uninitialised|definitely lost|indirectly lost' "$f" | head -5 >&2
     fi
-    open=$(grep -o 'FILE DESCRIPTORS: [0-9]*' "$f" | grep -o '[0-9]*$' || echo 3)
-    if ((open > 3)); then
+    # fds refnet opened itself and left open: listed ones not inherited
+    own=$(awk '/Open (file descriptor|AF_UNIX socket)/ { if (fd) n++; fd = 1; next }
+               /<inherited from parent>/ { fd = 0 }
+               END { if (fd) n++; print n + 0 }' "$f")
+    if ((own > 0)); then
         fdleaks=$((fdleaks + 1))
-        echo "fds open at exit ($open) in $f" >&2
+        echo "$own fds opened by refnet still open at exit in $f" >&2
     fi
 done
 echo "valgrind: $total runs of vhost-refnet, $errors with memcheck errors," \
