@@ -11,7 +11,7 @@ vfsd=/usr/lib/qemu/virtiofsd
 here=$(cd "$(dirname "$0")" && pwd)
 share=$(mktemp -d /tmp/vhc-vfsd.XXXXXX)
 trap 'rm -rf "$share"' EXIT
-"$here/run-suite.sh" "$vc" "$outdir" virtiofsd server --device fs \
+"$here/run-suite.sh" "$vc" "$outdir" virtiofsd server --device fs --jobs 2 \
     --backend "$vfsd --socket-path={socket} -o source=$share -o sandbox=chroot" \
     --expect "$expect" --filter 'connect/*' --filter 'negotiation/*' --filter 'memory/*' \
     --filter 'rings/*' --filter 'datapath/*'
