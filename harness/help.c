@@ -23,10 +23,12 @@ static const struct {
       "EXAMPLES\n  vhost-conform list 'negotiation/*'\n", true },
     { "explain",
       "NAME\n  vhost-conform explain - what one case checks and sends\n\n"
-      "SYNOPSIS\n  vhost-conform explain CASE\n\n"
-      "DESCRIPTION\n  Prints the case's spec rule, its steps (the messages it sends, in\n"
-      "  order), the features and protocol features it needs, its flags and\n"
-      "  timeout.\n\n"
+      "SYNOPSIS\n  vhost-conform explain CASE [--no-messages]\n\n"
+      "DESCRIPTION\n  Prints the case's spec rule, its steps, the features and protocol\n"
+      "  features it needs, its flags and timeout, then the messages it\n"
+      "  exchanges: a dry run against the bundled vhost-refnet (run --trace),\n"
+      "  decoded as in the fixtures.  Another back end may answer otherwise.\n"
+      "  --no-messages skips the dry run; without vhost-refnet it is skipped.\n\n"
       "EXAMPLES\n  vhost-conform explain negotiation/get-features\n", true },
     { "run",
       "NAME\n  vhost-conform run - run cases against a back end, TAP 14 on stdout\n\n"
@@ -104,12 +106,15 @@ static const struct {
       "EXAMPLES\n  vhost-conform features --profile all\n", false },
     { "report",
       "NAME\n  vhost-conform report - one report from saved TAP files\n\n"
-      "SYNOPSIS\n  vhost-conform report [--junit FILE] [--html FILE] TAP...\n\n"
+      "SYNOPSIS\n  vhost-conform report [--junit FILE] [--html FILE] [--tap FILE] TAP...\n\n"
       "DESCRIPTION\n  Reads the TAP of runs saved with 'run --tap' and writes one JUnit\n"
       "  file (a <testsuite> per run) and one HTML matrix (a column per run).\n"
-      "  Shard outputs of one run share its back end and mode; they appear\n"
-      "  as one column each.\n\n"
-      "EXAMPLES\n  vhost-conform report --html r.html refnet.tap dpdk.tap\n", true },
+      "  The outputs of 'run --shard K/N' (header '# shard: K/N') with the same\n"
+      "  back end, mode, profile and N are one run: one column.  A case in two\n"
+      "  shards, or a shard given twice, is an error; a missing shard a warning.\n"
+      "  --tap writes the one run as a single TAP 14 stream, sorted by id.\n\n"
+      "EXAMPLES\n  vhost-conform report --html r.html refnet.tap dpdk.tap\n"
+      "  vhost-conform report --tap all.tap --html all.html s1.tap s2.tap\n", true },
     { "replay",
       "NAME\n  vhost-conform replay - replay a recorded trace\n\n"
       "SYNOPSIS\n  vhost-conform replay TRACE [--backend CMD | --socket PATH] [OPTIONS]\n\n"
@@ -148,7 +153,7 @@ static const char overview[] =
     "  run           run cases; TAP 14 on stdout\n"
     "  shell         type requests by name, see decoded replies\n"
     "  features      what a guest would see of a back end, per QEMU profile\n"
-    "  report        JUnit / HTML from saved TAP files\n"
+    "  report        JUnit / HTML / merged TAP from saved TAP files\n"
     "  replay, record  replay / record message traces\n"
     "  profiles      the bundled QEMU profiles\n\n"
     "Bash completion: scripts/vhost-conform.bash-completion.\n\n";

@@ -1,9 +1,16 @@
 /* vhost-conform: list, explain and run the conformance cases. */
+#include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "harness.h"
@@ -18,7 +25,7 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  list [GLOB]     case ids with their summaries\n"
-    "  explain CASE    the spec rule, steps and features a case needs\n"
+    "  explain CASE    the spec rule, steps, features and messages of a case\n"
     "  run [OPTIONS]   run cases against a back end; TAP 14 on stdout\n"
     "  replay TRACE    replay a recorded trace against a back end\n"
     "  record --listen A --connect B  proxy that records a front end's trace\n"
@@ -61,7 +68,7 @@ static const char usage_run[] =
     "                            --backend = job number); TAP in list order\n";
 
 static const char usage_list[] = "usage: vhost-conform list [GLOB]\n";
-static const char usage_explain[] = "usage: vhost-conform explain CASE\n";
+static const char usage_explain[] = "usage: vhost-conform explain CASE [--no-messages]\n";
 static const char usage_profiles[] = "usage: vhost-conform profiles [--show NAME]\n";
 
 static int usage(const char *text, int rc)
@@ -145,11 +152,111 @@ static void print_text(const char *label, const char *text)
     }
 }
 
+/* Every message line of a `run --trace` (stderr): "0001 F->B ..." */
+static void print_message_lines(const char *trace)
+{
+    for (const char *p = trace; *p;) {
+        size_t n = strcspn(p, "\n");
+        if (n > 10 && strspn(p, "0123456789") == 4 &&
+            (strncmp(p + 4, " F->B ", 6) == 0 || strncmp(p + 4, " B->F ", 6) == 0))
+            printf("  %.*s\n", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+}
+
+/* The child's stderr until it closes (*late false) or the deadline passes. */
+static char *read_until(int fd, time_t deadline, bool *late)
+{
+    size_t len = 0, cap = 65536;
+    char *buf = malloc(cap);
+    *late = true;
+    while (buf) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int left = (int)(deadline - time(NULL));
+        if (left <= 0 || poll(&p, 1, left * 1000) <= 0)
+            break;
+        char *more = len + 4096 > cap ? realloc(buf, cap *= 2) : buf;
+        if (!more)
+            break;
+        buf = more;
+        ssize_t got = read(fd, buf + len, cap - len - 1);
+        if (got <= 0) {
+            *late = got < 0;
+            break;
+        }
+        len += (size_t)got;
+    }
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+/* A dry run of c against vhost-refnet: ourselves with `run --filter ID
+ * --trace`, the TAP dropped and the trace (stderr) kept. */
+static char *dry_run(const struct vhc_case *c, int *status)
+{
+    char glob[300], *g = glob;   /* the id with glob characters escaped */
+    for (const char *s = c->id; *s && g < glob + sizeof glob - 2; s++) {
+        if (strchr("*?[\\", *s))
+            *g++ = '\\';
+        *g++ = *s;
+    }
+    *g = '\0';
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(p[1], STDERR_FILENO);
+        const char *mode = c->flags & VHC_F_CLIENT_ONLY ? "client" : "server";
+        execl("/proc/self/exe", "vhost-conform", "run", "--filter", glob, "--mode", mode,
+              "--trace", (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    bool late = false;
+    time_t deadline = time(NULL) + (c->timeout_s ? c->timeout_s : VHC_DEFAULT_TIMEOUT_S) + 30;
+    char *out = pid > 0 ? read_until(p[0], deadline, &late) : NULL;
+    close(p[0]);
+    if (pid > 0 && late)
+        kill(pid, SIGTERM);   /* the runner cleans up and bails out on SIGTERM */
+    if (pid > 0)
+        waitpid(pid, status, 0);
+    return out;
+}
+
+static void print_messages(const struct vhc_case *c)
+{
+    char *refnet = vhc_backend_default(VHC_MODE_SERVER);
+    if (!refnet) {
+        puts("messages:          (not shown: vhost-refnet not found)");
+        return;
+    }
+    free(refnet);
+    int status = 0;
+    char *trace = dry_run(c, &status);
+    puts("messages (as exchanged with vhost-refnet; a different back end may answer "
+         "differently):");
+    if (trace)
+        print_message_lines(trace);
+    if (!trace || !WIFEXITED(status) || WEXITSTATUS(status) > 1)
+        printf("  (the dry run did not finish: %s %d)\n", !trace ? "could not start it, errno"
+               : WIFEXITED(status) ? "exit status" : "signal",
+               !trace ? errno : WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    else if (WEXITSTATUS(status) == 1)
+        puts("  (the case failed against vhost-refnet: the exchange stops early)");
+    free(trace);
+}
+
 static int cmd_explain(int argc, char **argv)
 {
     if (wants_help(argc, argv))
         return usage(usage_explain, 0);
-    if (argc != 2)
+    bool messages = !(argc == 3 && strcmp(argv[2], "--no-messages") == 0);
+    if (argc != 2 && messages)
         return usage(usage_explain, EXIT_USAGE);
     const struct vhc_case *c = vhc_case_find(argv[1]);
     if (!c) {
@@ -164,7 +271,10 @@ static int cmd_explain(int argc, char **argv)
     print_bits("features:", c->features, vhu_net_feature_name);
     print_bits("protocol features:", c->protocol_features, vhu_pf_name);
     print_flags(c->flags);
-    printf("%-18s %u s\n", "timeout:", c->timeout_s ? c->timeout_s : 10u);
+    printf("%-18s %u s\n", "timeout:", c->timeout_s ? c->timeout_s : VHC_DEFAULT_TIMEOUT_S);
+    fflush(stdout);   /* before the dry run's child inherits the buffer */
+    if (messages)
+        print_messages(c);
     return 0;
 }
 

@@ -36,6 +36,8 @@ void vhc_rrun_free(struct vhc_rrun *run)
     free(run->mode);
     free(run->source);
     free(run->bail);
+    free(run->shard);
+    free(run->profile);
     vhc_rrun_init(run);
 }
 
@@ -417,6 +419,8 @@ static void comment_line(struct reader *rd, const char *line)
     static const struct { const char *prefix; size_t off; } keys[] = {
         { "# backend: ", offsetof(struct vhc_rrun, backend) },
         { "# mode: ", offsetof(struct vhc_rrun, mode) },
+        { "# shard: ", offsetof(struct vhc_rrun, shard) },
+        { "# profile: ", offsetof(struct vhc_rrun, profile) },
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         size_t n = strlen(keys[i].prefix);
@@ -597,13 +601,15 @@ int vhc_report_close(struct vhc_report_out *o, const char *bail)
 /* ---- vhost-conform report ---- */
 
 static const char usage_report[] =
-    "usage: vhost-conform report [--junit FILE] [--html FILE] TAP...\n"
+    "usage: vhost-conform report [--junit FILE] [--html FILE] [--tap FILE] TAP...\n"
     "\n"
     "Merge the TAP files of several runs (vhost-conform run --tap) into one\n"
-    "report: one JUnit <testsuite> and one HTML matrix column per file.\n"
+    "report: one JUnit <testsuite> and one HTML matrix column per run.  The\n"
+    "files of 'run --shard K/N' with one back end, mode and N are one run.\n"
     "\n"
     "  --junit FILE   write JUnit XML\n"
-    "  --html FILE    write one self-contained HTML page\n";
+    "  --html FILE    write one self-contained HTML page\n"
+    "  --tap FILE     write the (one) run as one TAP 14 stream, sorted by id\n";
 
 /* Two runs with one name (the same back end and mode) get their file's
  * name added, so columns and suites stay apart. */
@@ -662,7 +668,29 @@ static int write_file(const char *path, int (*write)(FILE *, const struct vhc_rr
     return 0;
 }
 
-static int report_files(const char *junit, const char *html, char **files, size_t n)
+struct report_outs {
+    const char *junit, *html, *tap;
+};
+
+static int write_tap(const char *path, const struct vhc_rrun *runs, size_t n)
+{
+    if (n != 1) {
+        fprintf(stderr, "vhost-conform: --tap writes one run; these files are %zu runs "
+                        "(shards of one run share back end, mode and N)\n", n);
+        return -1;
+    }
+    FILE *f = open_out(path);
+    if (!f)
+        return -1;
+    int rc = vhc_rrun_write_tap(f, runs);
+    if (fclose(f) != 0 || rc < 0) {
+        fprintf(stderr, "vhost-conform: writing %s failed\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+static int report_files(const struct report_outs *out, char **files, size_t n)
 {
     struct vhc_rrun *runs = calloc(n, sizeof *runs);
     int rc = runs ? 0 : 2;
@@ -670,10 +698,13 @@ static int report_files(const char *junit, const char *html, char **files, size_
     for (; rc == 0 && got < n; got++)
         if (read_run(files[got], &runs[got]) < 0)
             rc = 2;
+    if (rc == 0 && vhc_rruns_merge(runs, &got) < 0)
+        rc = 2;
     if (rc == 0) {
-        unique_names(runs, n);
-        if ((junit && write_file(junit, vhc_junit_write, runs, n) < 0) ||
-            (html && write_file(html, vhc_html_write, runs, n) < 0))
+        unique_names(runs, got);
+        if ((out->junit && write_file(out->junit, vhc_junit_write, runs, got) < 0) ||
+            (out->html && write_file(out->html, vhc_html_write, runs, got) < 0) ||
+            (out->tap && write_tap(out->tap, runs, got) < 0))
             rc = 2;
     }
     for (size_t i = 0; i < got; i++)
@@ -686,9 +717,10 @@ int vhc_cmd_report(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "junit", required_argument, NULL, 'j' }, { "html", required_argument, NULL, 'H' },
-        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+        { "tap", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
-    const char *junit = NULL, *html = NULL;
+    struct report_outs out = { 0 };
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -700,12 +732,12 @@ int vhc_cmd_report(int argc, char **argv)
             fputs(usage_report, stderr);
             return 2;
         }
-        *(opt == 'j' ? &junit : &html) = optarg;
+        *(opt == 'j' ? &out.junit : opt == 'H' ? &out.html : &out.tap) = optarg;
     }
-    if (optind == argc || (!junit && !html)) {
-        fprintf(stderr, "vhost-conform: report needs TAP files and --junit or --html\n");
+    if (optind == argc || (!out.junit && !out.html && !out.tap)) {
+        fprintf(stderr, "vhost-conform: report needs TAP files and --junit, --html or --tap\n");
         fputs(usage_report, stderr);
         return 2;
     }
-    return report_files(junit, html, argv + optind, (size_t)(argc - optind));
+    return report_files(&out, argv + optind, (size_t)(argc - optind));
 }

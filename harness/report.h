@@ -29,6 +29,8 @@ struct vhc_rrun {
     char *mode;                /* "server", "client", or NULL when unknown */
     char *source;              /* the TAP file it was read from, or NULL */
     char *bail;                /* "Bail out!" reason: the run is incomplete */
+    char *shard;               /* "K/N" of a `run --shard` output, or NULL */
+    char *profile;             /* the '# profile:' comment, or NULL */
     unsigned planned;
     struct vhc_rcase *c;
     size_t n, cap;
@@ -82,6 +84,16 @@ void vhc_report_item(struct vhc_report_out *o, const struct vhc_tap_item *it);
 /* Write both files (bail: why the run stopped early, or NULL) and free o.
  * Returns 0, or -1 when a write failed (message printed). */
 int vhc_report_close(struct vhc_report_out *o, const char *bail);
+
+/* ---- shards (report_merge.c) ---- */
+/* Runs that are shards of one run (same back end, mode, profile and shard
+ * count) become one, cases sorted by id; the merged run takes the first's
+ * place and *n shrinks.  Warns about missing shards.  Returns 0, or -1
+ * (message printed) when a case id or a shard appears twice. */
+int vhc_rruns_merge(struct vhc_rrun *runs, size_t *n);
+/* One run as TAP 14, numbered in its order, YAML under failures.
+ * Returns 0, or -1 when the stream failed. */
+int vhc_rrun_write_tap(FILE *f, const struct vhc_rrun *run);
 
 /* `vhost-conform report` */
 int vhc_cmd_report(int argc, char **argv);

@@ -23,7 +23,6 @@
 #include "mfe_fault.h"
 #include "jobs.h"
 
-#define DEFAULT_TIMEOUT_S 30u
 #define FIRST_CONNECT_MS  5000    /* the back end may still be starting */
 #define STOP_GRACE_MS     2000
 #define RECORD_MAX        (1u << 20)
@@ -329,7 +328,7 @@ static int run_child(struct run *run, const struct vhc_case *c, struct vhc_resul
         close(run->s.listen_fd);
         run->s.listen_fd = -1;
     }
-    double limit = (c->timeout_s ? c->timeout_s : DEFAULT_TIMEOUT_S) * run->o->timeout_scale;
+    double limit = (c->timeout_s ? c->timeout_s : VHC_DEFAULT_TIMEOUT_S) * run->o->timeout_scale;
     double deadline = now_s() + limit;
     char *rec = NULL;
     size_t len = 0;
@@ -709,7 +708,7 @@ static int run_jobs(struct run *run, size_t total)
             longest = run->sel[i]->timeout_s;
     struct vhc_jobs_ops ops = {
         .work = job_work, .done = job_done, .arg = run,
-        .item_limit_s = (longest > DEFAULT_TIMEOUT_S ? longest : DEFAULT_TIMEOUT_S) *
+        .item_limit_s = (longest > VHC_DEFAULT_TIMEOUT_S ? longest : VHC_DEFAULT_TIMEOUT_S) *
                         run->o->timeout_scale + 30,
     };
     if (vhc_jobs_run(run->o->jobs, total, &ops, &interrupted) == 0)
@@ -731,6 +730,9 @@ static int run_all(struct run *run)
     vhc_tap_run_comment(stdout, backend, run->o->mode);
     if (run->tap)
         vhc_tap_run_comment(run->tap, backend, run->o->mode);
+    if (run->o->shard_n)   /* so `report` can merge the shards and see one missing */
+        for (FILE *f = stdout; f; f = f == stdout ? run->tap : NULL)
+            fprintf(f, "# shard: %u/%u\n", run->o->shard_k, run->o->shard_n);
     if (run->o->jobs > 1 && run_jobs(run, total) < 0)
         return 128 + interrupted;
     for (size_t i = 0; run->o->jobs <= 1 && i < total; i++)

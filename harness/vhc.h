@@ -44,6 +44,9 @@ enum vhc_device { VHC_DEV_NET, VHC_DEV_BLK, VHC_DEV_FS };
 
 struct vhc_ctx;
 
+/* a case's deadline when it names none: its waits are 5 s each */
+#define VHC_DEFAULT_TIMEOUT_S 30u
+
 struct vhc_case {
     const char *id;            /* "negotiation/reply-ack-set-owner" */
     const char *summary;       /* one line */
@@ -51,7 +54,7 @@ struct vhc_case {
     const char *steps;         /* what the body does, for `explain` */
     uint64_t features;         /* virtio features the back end must offer */
     uint64_t protocol_features;/* protocol features the back end must offer */
-    unsigned timeout_s;        /* 0 = 10 */
+    unsigned timeout_s;        /* 0 = VHC_DEFAULT_TIMEOUT_S */
     unsigned flags;            /* VHC_F_* */
     void (*body)(struct vhc_ctx *ctx);
     const void *variant;       /* one row of a case family's variant table, read

@@ -2,7 +2,8 @@
 # virtiofsd.sh VHOST_CONFORM OUTDIR EXPECT: the generic cases against
 # /usr/lib/qemu/virtiofsd (QEMU 7.2's C virtiofsd) sharing an empty folder.
 # It needs root (it sets up its sandbox): -o sandbox=chroot, the mode meant
-# for containers.  Net-only datapath cases must SKIP.
+# for containers.  Also the hardening cases.  Net-only datapath and descriptor
+# cases must SKIP.
 set -euo pipefail
 vc=$1 outdir=$2 expect=$3
 vfsd=/usr/lib/qemu/virtiofsd
@@ -14,4 +15,4 @@ trap 'rm -rf "$share"' EXIT
 "$here/run-suite.sh" "$vc" "$outdir" virtiofsd server --device fs --jobs 2 \
     --backend "$vfsd --socket-path={socket} -o source=$share -o sandbox=chroot" \
     --expect "$expect" --filter 'connect/*' --filter 'negotiation/*' --filter 'memory/*' \
-    --filter 'rings/*' --filter 'datapath/*'
+    --filter 'rings/*' --filter 'datapath/*' --filter 'hardening/*'
