@@ -38,6 +38,8 @@ extern const struct vhc_case vhc_cases_hardening[];
 extern const size_t vhc_cases_hardening_n;
 extern const struct vhc_case vhc_cases_hardening_dp[];
 extern const size_t vhc_cases_hardening_dp_n;
+extern const struct vhc_case vhc_cases_restart[];
+extern const size_t vhc_cases_restart_n;
 
 /* ---- requests (helpers.c) ---- */
 /* Send a request that always answers; the reply must echo the request and

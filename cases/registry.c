@@ -21,6 +21,7 @@ static const struct table tables[] = {
     { vhc_cases_datapath, &vhc_cases_datapath_n },
     { vhc_cases_faults, &vhc_cases_faults_n },
     { vhc_cases_reconnect, &vhc_cases_reconnect_n },
+    { vhc_cases_restart, &vhc_cases_restart_n },
     { vhc_cases_hardening, &vhc_cases_hardening_n },
     { vhc_cases_hardening_dp, &vhc_cases_hardening_dp_n },
     { vhc_cases_replay, &vhc_cases_replay_n },

@@ -40,7 +40,13 @@ static bool rx_may_wait(struct ref_worker *w)
 static enum ref_deliver to_rx(struct ref_worker *w, const struct ref_iov *src, unsigned nsrc,
                               uint32_t skip, uint32_t len)
 {
+    /* RX stopped (QEMU stops RX before TX, then restarts both): keep the
+     * frame in its TX ring, as when RX is full, so a restart from the saved
+     * base delivers it; a ring that stays stopped drops after the wait. */
     if (!w->rx) {
+        if (rx_may_wait(w))
+            return REF_NO_ROOM;
+        ref_count(&w->tx->dp.st.drops, 1);
         return REF_DROPPED;
     }
     enum ref_deliver d = ref_net_rx(&w->net, w->rx, &w->s->mem, src, nsrc, skip, len);
