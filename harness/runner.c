@@ -371,7 +371,8 @@ static void judge_backend(struct run *run, struct vhc_result *r)
     r->case_tail = vhc_log_tail(run->s.case_log);
 }
 
-static const char *mode_excluded(const struct vhc_case *c, const struct vhc_run_opts *o)
+/* Why c cannot run under these options (socket mode, device type), or NULL. */
+static const char *case_excluded(const struct vhc_case *c, const struct vhc_run_opts *o)
 {
     enum vhc_mode m = o->mode;
     if ((c->flags & (VHC_F_NET | VHC_F_MQ)) && o->device != VHC_DEV_NET)
@@ -398,7 +399,7 @@ static int start_backend(struct run *run)
 /* One case, start to finish.  -1 when interrupted. */
 static int run_case(struct run *run, const struct vhc_case *c, struct vhc_result *r)
 {
-    const char *excluded = mode_excluded(c, run->o);
+    const char *excluded = case_excluded(c, run->o);
     if (excluded) {
         r->verdict = VHC_SKIP;
         snprintf(r->reason, sizeof r->reason, "%s", excluded);
@@ -591,7 +592,7 @@ static void teardown(struct run *run)
 static void list_selected(const struct run *run)
 {
     for (size_t i = 0; i < run->nsel; i++) {
-        const char *excluded = mode_excluded(run->sel[i], run->o);
+        const char *excluded = case_excluded(run->sel[i], run->o);
         printf("%s%s%s\n", run->sel[i]->id, excluded ? "  # SKIP " : "",
                excluded ? excluded : "");
     }
