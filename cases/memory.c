@@ -175,24 +175,48 @@ static void ring_on_added_memory(struct vhc_ctx *ctx)
                "got {index %u, num %u}", reply.u.state.index, reply.u.state.num);
 }
 
-static void add_mem_reg_two(struct vhc_ctx *ctx)
+/* ADD_MEM_REG (NEED_REPLY) or REM_MEM_REG of each of QEMU's regions; every
+ * ack must be 0.  `round` names the step in the failure. */
+static void mem_reg_all(struct vhc_ctx *ctx, uint32_t req, const char *rule, const char *round)
 {
     struct vhu_region regions[VHU_MAX_REGIONS];
     int fds[VHU_MAX_REGIONS];
-    vc_set_features(ctx);
-    vc_mem_qemu(ctx);
     unsigned n = mfe_mem_table(&ctx->fe.mem, regions, fds);
     for (unsigned i = 0; i < n; i++) {
         struct vhu_msg m;
-        vhu_msg_init(&m, VHU_REQ_ADD_MEM_REG, VHU_FLAG_NEED_REPLY);
+        vhu_msg_init(&m, req, VHU_FLAG_NEED_REPLY);
         m.u.mem_reg.region = regions[i];
         m.hdr.size = sizeof m.u.mem_reg;
         vhu_msg_add_fd(&m, fds[i]);
         uint64_t ack = vc_ack(ctx, &m);
-        VHC_ASSERT(ctx, ack == 0, "mem_slots.add",
-                   "expected ack 0 to ADD_MEM_REG of region %u (gpa 0x%llx); got %llu", i,
-                   (unsigned long long)regions[i].gpa, (unsigned long long)ack);
+        VHC_ASSERT(ctx, ack == 0, rule,
+                   "%s: expected ack 0 to %s of region %u (gpa 0x%llx); got %llu", round,
+                   vhu_req_name(VHU_CH_FRONT, req), i, (unsigned long long)regions[i].gpa,
+                   (unsigned long long)ack);
     }
+}
+
+static void add_mem_reg_two(struct vhc_ctx *ctx)
+{
+    vc_set_features(ctx);
+    vc_mem_qemu(ctx);
+    mem_reg_all(ctx, VHU_REQ_ADD_MEM_REG, "mem_slots.add", "ADD_MEM_REG");
+    ring_on_added_memory(ctx);
+}
+
+/* QEMU's multiqueue net runs one vhost device per queue pair on the one
+ * connection, and each device adds the same regions (ADD_MEM_REG is not one
+ * of vhost-user.c's one-time requests); one device going away removes its
+ * copy while the other's rings still use the memory. */
+static void add_mem_reg_per_device(struct vhc_ctx *ctx)
+{
+    vc_set_features(ctx);
+    vc_mem_qemu(ctx);
+    mem_reg_all(ctx, VHU_REQ_ADD_MEM_REG, "mem_slots.per_device", "device 0");
+    mem_reg_all(ctx, VHU_REQ_ADD_MEM_REG, "mem_slots.per_device",
+                "device 1 (the same regions again)");
+    mem_reg_all(ctx, VHU_REQ_REM_MEM_REG, "mem_slots.per_device",
+                "device 1 removes its regions");
     ring_on_added_memory(ctx);
 }
 
@@ -317,6 +341,20 @@ const struct vhc_case vhc_cases_memory[] = {
                  "inside them: NUM 256, BASE 9, ADDR accepted; GET_VRING_BASE = 9",
         .protocol_features = PF(CONFIGURE_MEM_SLOTS) | PF(REPLY_ACK),
         .body = add_mem_reg_two,
+    },
+    {
+        .id = "memory/add-mem-reg-per-device",
+        .summary = "the same regions added by two vhost devices of one connection are "
+                   "accepted; one device removing them leaves them mapped",
+        .rule = "QEMU behaviour (hw/virtio/vhost-user.c): multiqueue net has one vhost "
+                "device per queue pair, each sends ADD_MEM_REG for every region (not a "
+                "one-time request); a back end must accept the second, identical region "
+                "and keep it until the last REM_MEM_REG",
+        .steps = "QEMU init; SET_FEATURES; ADD_MEM_REG x2 (device 0), the same x2 again "
+                 "(device 1), REM_MEM_REG x2 (device 1); ack 0 each; ring 0 inside: NUM, "
+                 "BASE 9, ADDR accepted; GET_VRING_BASE = 9",
+        .protocol_features = PF(CONFIGURE_MEM_SLOTS) | PF(REPLY_ACK),
+        .body = add_mem_reg_per_device,
     },
 };
 const size_t vhc_cases_memory_n = ARRAY_LEN(vhc_cases_memory);

@@ -80,7 +80,8 @@ int ref_region_map(const struct vhu_region *in, int fd, struct ref_region *out,
     }
     *out = (struct ref_region){ .gpa = in->gpa, .size = in->size, .uaddr = in->uaddr,
                                 .mmap_offset = in->mmap_offset, .map = p,
-                                .map_len = len, .delta = delta };
+                                .map_len = len, .delta = delta,
+                                .dev = (uint64_t)st.st_dev, .ino = (uint64_t)st.st_ino, .refs = 1 };
     return 0;
 }
 
@@ -162,4 +163,13 @@ bool ref_mem_region_holds(const struct ref_mem *m, unsigned i, const void *p)
     const uint8_t *start = region_ptr(&m->r[i], 0);
     const uint8_t *q = p;
     return q >= start && (uint64_t)(q - start) < m->r[i].size;
+}
+
+int ref_mem_find_same(const struct ref_mem *m, const struct vhu_region *in, int fd)
+{
+    struct stat st;
+    int i = ref_mem_find(m, in);
+    if (i < 0 || m->r[i].mmap_offset != in->mmap_offset || fstat(fd, &st) < 0)
+        return -1;
+    return m->r[i].dev == (uint64_t)st.st_dev && m->r[i].ino == (uint64_t)st.st_ino ? i : -1;
 }

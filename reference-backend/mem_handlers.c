@@ -101,10 +101,18 @@ REF_HANDLER(get_max_mem_slots)
     return 0;
 }
 
-/* Appending leaves existing mappings (and so ring pointers) untouched. */
+/* Appending leaves existing mappings (and so ring pointers) untouched.  A
+ * region identical to one held, from the same file, is another vhost device
+ * of this connection naming the same memory (QEMU sends ADD_MEM_REG once per
+ * queue pair): it is counted, not mapped again. */
 REF_HANDLER(add_mem_reg)
 {
     (void)reply;
+    int same = ref_mem_find_same(&s->mem, &m->u.mem_reg.region, m->fds[0]);
+    if (same >= 0) {
+        s->mem.r[same].refs++;
+        return 0;
+    }
     if (s->mem.n >= REF_MAX_MEM_SLOTS)
         return ref_fail(s, "mem.slots: all %u memory slots are in use", REF_MAX_MEM_SLOTS);
     return mem_append(s, &s->mem, &m->u.mem_reg.region, m->fds[0]);
@@ -125,7 +133,8 @@ static int region_in_use(struct ref_session *s, unsigned idx)
 }
 
 /* The fd QEMU sends along is not needed: regions are matched by gpa, size
- * and user address. */
+ * and user address.  The region is unmapped when the last ADD_MEM_REG
+ * that named it is taken back. */
 REF_HANDLER(rem_mem_reg)
 {
     (void)reply;
@@ -134,6 +143,10 @@ REF_HANDLER(rem_mem_reg)
     if (idx < 0)
         return ref_fail(s, "mem.region.unknown: no region gpa 0x%" PRIx64 " size 0x%" PRIx64
                         " uaddr 0x%" PRIx64, in->gpa, in->size, in->uaddr);
+    if (s->mem.r[idx].refs > 1) {
+        s->mem.r[idx].refs--;
+        return 0;
+    }
     if (region_in_use(s, (unsigned)idx) < 0)
         return -1;
     disarm_all(s);

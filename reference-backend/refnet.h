@@ -67,6 +67,9 @@ struct ref_opts {
 /* ---- memory table (mem.c) ---- */
 struct ref_region {
     uint64_t gpa, size, uaddr, mmap_offset;
+    uint64_t dev, ino;  /* the backing file (fstat), to recognise it again */
+    unsigned refs;      /* ADD_MEM_REGs that named this region (QEMU sends one
+                           per vhost device, i.e. per queue pair) */
     void *map;          /* what mmap returned */
     size_t map_len;     /* size + delta */
     uint64_t delta;     /* mmap_offset - the page-aligned offset mapped */
@@ -93,6 +96,9 @@ void *ref_mem_uaddr(const struct ref_mem *m, uint64_t uaddr, uint64_t len);
 void *ref_mem_gpa(const struct ref_mem *m, uint64_t gpa, uint64_t len);
 /* Index of the region matching gpa/size/uaddr exactly, or -1. */
 int ref_mem_find(const struct ref_mem *m, const struct vhu_region *in);
+/* Index of a region identical to `in` mapped from the same file as fd
+ * (gpa, size, uaddr, mmap_offset, device and inode), or -1. */
+int ref_mem_find_same(const struct ref_mem *m, const struct vhu_region *in, int fd);
 /* Does [p, p+len) lie in region i's mapping? */
 bool ref_mem_region_holds(const struct ref_mem *m, unsigned i, const void *p);
 
