@@ -5,18 +5,20 @@
 # VHC_TIMEOUT_SCALE); everything started is killed and the run directory
 # removed on exit, whatever happened.
 #
-# Environment: REFNET (vhost-refnet binary), GUEST (directory with vmlinuz
-# and initrd.img), QEMU (default qemu-system-x86_64), QEMU_ARGS (extra
+# Environment: REFNET (vhost-refnet binary, for the tests that start it),
+# GUEST (directory with vmlinuz and initrd.img), QEMU (default qemu-system-x86_64), QEMU_ARGS (extra
 # arguments, e.g. -L DIR for a QEMU built from source).
 
 set -euo pipefail
-: "${REFNET:?REFNET must name vhost-refnet}" "${GUEST:?GUEST must name the guest directory}"
+: "${GUEST:?GUEST must name the guest directory}"
+REFNET=${REFNET:-}
 QEMU=${QEMU:-qemu-system-x86_64}
 QEMU_ARGS=${QEMU_ARGS:-}
 scale=${VHC_TIMEOUT_SCALE:-1}
 run=$(mktemp -d /tmp/vhc-qemu.XXXXXX)
 declare -A qemu_pid=() cmd_in=() cmd_out=()
 refnet_pid=
+other_pids=()     # anything else started (spawn)
 
 say() { echo "# $*" >&2; }
 fail() {
@@ -31,10 +33,10 @@ secs() { awk -v s="$1" -v k="$scale" 'BEGIN { printf "%d", s * k + 0.5 }'; }
 
 cleanup() {
     local p
-    for p in "${qemu_pid[@]}" $refnet_pid; do
+    for p in "${qemu_pid[@]}" $refnet_pid "${other_pids[@]}"; do
         kill -KILL "$p" 2>/dev/null || true
     done
-    for p in "${qemu_pid[@]}" $refnet_pid; do
+    for p in "${qemu_pid[@]}" $refnet_pid "${other_pids[@]}"; do
         wait "$p" 2>/dev/null || true
     done
     rm -rf "$run"
@@ -92,16 +94,17 @@ refnet_check() {
     fi
 }
 
-# guest_boot NAME NETDEV-ARGS...: start a guest whose network device(s) are
-# given as QEMU arguments; wait until its command channel says VHC-READY.
-guest_boot() {
+# qemu_start NAME DEVICE-ARGS...: start QEMU with the guest and these
+# devices (or -S to keep the CPU stopped); does not wait.
+qemu_start() {
     local name=$1
     shift
+    rm -f "$run/$name.cmd.in" "$run/$name.cmd.out" "$run/$name.qmp"
     mkfifo "$run/$name.cmd.in" "$run/$name.cmd.out"
     # shellcheck disable=SC2086
     "$QEMU" $QEMU_ARGS -machine q35 -accel tcg -m 256 ${SMP:--smp 1} \
         -object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem \
-        -display none -no-reboot -monitor none \
+        -display none ${NO_REBOOT--no-reboot} -monitor none \
         -serial "file:$run/$name.console" \
         -chardev "pipe,id=cmd,path=$run/$name.cmd" -serial chardev:cmd \
         -qmp "unix:$run/$name.qmp,server=on,wait=off" \
@@ -113,6 +116,19 @@ guest_boot() {
     exec {in}<> "$run/$name.cmd.in" {out}<> "$run/$name.cmd.out"
     cmd_in[$name]=$in
     cmd_out[$name]=$out
+}
+
+# guest_boot NAME DEVICE-ARGS...: qemu_start, then wait until the guest's
+# command channel says VHC-READY.
+guest_boot() {
+    local name=$1
+    qemu_start "$@"
+    wait_ready "$name"
+}
+
+# wait_ready NAME: the guest (re)booted and serves its command channel.
+wait_ready() {
+    local name=$1 out=${cmd_out[$1]}
     local line deadline=$((SECONDS + $(secs 90)))
     while ((SECONDS < deadline)); do
         if read -r -t 1 -u "$out" line; then
@@ -274,4 +290,27 @@ all_back() {
         sleep 0.3
     done
     say "$1: sent $((tx - $2)) frames, all came back"
+}
+
+# qemu_quit NAME: QMP quit; QEMU must exit.
+qemu_quit() {
+    local pid=${qemu_pid[$1]}
+    qmp "$1" '{"execute":"quit"}' || true
+    local deadline=$((SECONDS + $(secs 30)))
+    while kill -0 "$pid" 2>/dev/null; do
+        ((SECONDS < deadline)) || fail "$1: QEMU did not exit after quit"
+        sleep 0.2
+    done
+    wait "$pid" 2>/dev/null || true
+    unset "qemu_pid[$1]"
+}
+
+# spawn LOG CMD...: CMD in the background, output to LOG, killed at exit;
+# its pid in $spawned.
+spawn() {
+    local log=$1
+    shift
+    "$@" > "$log" 2>&1 &
+    spawned=$!
+    other_pids+=("$spawned")
 }
