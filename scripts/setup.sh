@@ -1,19 +1,39 @@
 #!/usr/bin/env bash
-# Install what vhost-conform needs from Debian 12 packages (run as root).
-# Skips apt entirely when everything is already there.
+# setup.sh [main|tests] — install what vhost-conform needs from Debian 12
+# packages (run as root).  `main`: what the main job needs to build the
+# suite and run it against the bundled vhost-refnet.  `tests` (default):
+# that plus every real peer and tool the tests use.  Skips apt entirely
+# when everything is already there.
 set -euo pipefail
+what=${1:-tests}
 
-# clang + libclang-rt-14-dev (libFuzzer, ASan runtime) build fuzz/; valgrind
-# runs scripts/valgrind-suite.sh.  libxml2-utils (xmllint) and chromium
-# (headless, ~290 MB) check the reports in tests/report: CI runs that test,
-# so they are not optional.  qemu-system-x86, linux-image-amd64 (its kernel
-# and modules), busybox-static, cpio and kmod make and boot the guests of
-# tests/qemu
-packages=(cmake gcc make pkg-config libglib2.0-dev check libsubunit-dev socat
-          dpdk dpdk-dev qemu-system-common perl python3 procps util-linux
-          libxml2-utils chromium libedit-dev
-          clang libclang-rt-14-dev valgrind
-          qemu-system-x86 linux-image-amd64 busybox-static cpio kmod)
+# building and running the suite (libedit: the shell's line editing; procps
+# and util-linux: pgrep and taskset in the scripts)
+main=(cmake gcc make pkg-config libglib2.0-dev libedit-dev procps util-linux)
+
+# the tests:
+# - check, libsubunit-dev: unit tests; socat, perl: harness self-tests and
+#   TAP checks
+# - dpdk, dpdk-dev (dpdk-testpmd), qemu-system-common (qemu-storage-daemon,
+#   virtiofsd): real peers
+# - qemu-system-x86, linux-image-amd64 (its kernel and modules),
+#   busybox-static, cpio, kmod: the guests of tests/qemu
+# - clang, libclang-rt-14-dev (libFuzzer, ASan runtime): fuzz/; valgrind:
+#   scripts/valgrind-suite.sh
+# - libxml2-utils (xmllint), chromium (headless, ~290 MB): the reports'
+#   checks in tests/report
+tests=(check libsubunit-dev socat perl python3
+       dpdk dpdk-dev qemu-system-common
+       qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
+       clang libclang-rt-14-dev valgrind
+       libxml2-utils chromium)
+
+case $what in
+main) packages=("${main[@]}") ;;
+tests) packages=("${main[@]}" "${tests[@]}") ;;
+*) echo "usage: setup.sh [main|tests]" >&2; exit 2 ;;
+esac
+
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -3,7 +3,7 @@
 # the suite against vhost-refnet, and peer tests against real programs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh tests
 bash scripts/build.sh
 cd build
 ctest --output-on-failure --timeout 600 "$@"
