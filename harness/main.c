@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "harness.h"
+#include "registry.h"
 #include "replay_cmd.h"
 #include "report.h"
 #include "mfe_fault.h"

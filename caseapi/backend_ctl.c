@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cases.h"
+#include "caseapi.h"
 
 #define ANSWER_MS 15000   /* a kill reaps, a restart forks: seconds at worst */
 

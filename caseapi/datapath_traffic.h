@@ -1,4 +1,5 @@
-/* Private to the datapath cases: variants, numbered frames, and the
+/* Numbered datapath traffic, for every case that moves frames (datapath,
+ * reconnect, restart, hardening): variants, numbered frames, and the
  * accounting that says what came back, what was lost, duplicated,
  * reordered or corrupted.
  *
@@ -12,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cases.h"
+#include "caseapi.h"
 #include "mfe_net.h"
 
 #define DP_MAX_PAIRS  2u

@@ -1,4 +1,4 @@
-/* The case API of vhc.h, child side: open, init, requirements, the body,
+/* The case API of caseapi.h, child side: open, init, requirements, the body,
  * and the one result record the runner reads. */
 #include <signal.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cases.h"
+#include "caseapi.h"
 
 #define WAIT_MS        5000   /* every wait once connected: a loaded back end may be slow */
 #define CONNECT_MS     5000   /* a back end may be starting or reconnecting */
@@ -173,6 +173,14 @@ void vhc_reopen(struct vhc_ctx *ctx)
 }
 
 /* ---- the child ---- */
+
+const char *vhc_case_flag_name(unsigned bit)
+{
+    static const char *const names[] = {
+        "NOCONNECT", "NOINIT", "SERVER_ONLY", "CLIENT_ONLY", "MQ", "NET",
+    };
+    return bit < ARRAY_LEN(names) ? names[bit] : NULL;
+}
 
 static void check_mode(struct vhc_ctx *ctx)
 {

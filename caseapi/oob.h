@@ -29,7 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cases.h"
+#include "caseapi.h"
 
 #define OOB_GAP (64u * 1024u)
 

@@ -6,21 +6,34 @@
  * SKIP with a reason, before the body), then runs the body.  The body ends by
  * returning (PASS) or through VHC_ASSERT / VHC_SKIP, which report over the
  * result pipe and _exit the child.  Results never travel over stdout.
+ *
+ * This folder (caseapi/) is the whole API, header and implementation: it
+ * builds on the mock front end and the protocol only.  Case files include
+ * it; the runner includes it to prepare a case's context and start its
+ * child.  The shared steps every area uses are at the end; the datapath's
+ * numbered traffic (datapath_traffic.h), guarded guest memory (oob.h) and
+ * the fault matrix (fault_matrix.h) have headers of their own here.
  */
-#ifndef VHC_H
-#define VHC_H
+#ifndef VHC_CASEAPI_H
+#define VHC_CASEAPI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "mfe.h"
 
+#define BIT(n) (1ull << (n))
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define PF(name) BIT(VHU_PF_##name)
+
+/* The verdicts of a run.  A case child reports pass, fail or skip; the
+ * runner judges the others (and names them all: harness.h). */
 enum vhc_verdict {
     VHC_PASS, VHC_FAIL, VHC_SKIP, VHC_TIMEOUT, VHC_CRASH, VHC_NOTRUN,
     VHC_VERDICT_COUNT
 };
-const char *vhc_verdict_name(enum vhc_verdict v);   /* "pass", "fail", ... */
 
 /* Back-end socket modes, named after the back end's side of the socket. */
 enum vhc_mode {
@@ -37,6 +50,8 @@ enum vhc_mode {
                                         queue pairs are virtio-net's: net only */
 #define VHC_F_NET         (1u << 5)  /* virtio-net specific (frames, headers, RX/TX
                                         pairs): SKIP unless --device net */
+/* "NOCONNECT" ... for a VHC_F_* bit number, NULL for a bit that is none */
+const char *vhc_case_flag_name(unsigned bit);
 
 /* The device type the back end implements (run --device; default net).
  * vhost-user carries no device type, so the user says it. */
@@ -76,10 +91,9 @@ struct vhc_ctx {
                                   -1 when there is no runner */
 };
 
-/* ---- registry ---- */
-/* All cases, sorted by id. */
-const struct vhc_case *const *vhc_cases(size_t *n);
-const struct vhc_case *vhc_case_find(const char *id);
+/* Case tables: each case file in cases/ defines one, named after the file
+ * (cases/connect.c: vhc_cases_connect[] and vhc_cases_connect_n), and has
+ * one line in cases/areas.def, which the registry and the build read. */
 
 /* ---- the result record ----
  * The child writes exactly one record to ctx->result_fd, then _exits(0):
@@ -140,7 +154,7 @@ void vhc_expect_rejected(struct vhc_ctx *ctx, const struct vhu_msg *m, const cha
 /* A new connection is served: reopen and GET_FEATURES answered correctly. */
 void vhc_expect_alive(struct vhc_ctx *ctx, const char *rule);
 
-/* ---- the back end's life, through the runner (cases/backend_ctl.c) ----
+/* ---- the back end's life, through the runner (backend_ctl.c) ----
  * Each request waits for the runner's answer.  With --socket (a back end
  * the runner did not start) the runner answers "unsupported" and the case
  * SKIPs with that reason; other failures fail the case.  A back end the
@@ -158,20 +172,76 @@ int vhc_backend_kill_hook(void *ctx);
  * which the fault matrix walks). */
 void vhc_tell_runner(struct vhc_ctx *ctx, const char *key, long value);
 
-/* ---- fault cases (cases/faults.c) ---- */
-/* "faults/clean": a clean init+start+stop that tells the runner its
- * message count. */
-extern const struct vhc_case vhc_fault_clean_case;
-/* One fault-matrix point as a case: id "faults/KIND@N", the fault applied
- * at message n of init+start+stop, then a fresh connection (after a
- * restart, for kill) must be served through a clean init+start+stop.
- * kind is an enum mfe_fault_kind.  malloc'd; NULL when out of memory. */
-struct vhc_case *vhc_fault_case_new(int kind, unsigned n);
-void vhc_fault_case_free(struct vhc_case *c);
+/* ---- shared steps (helpers.c) ----
+ * Every step ends the child through vhc_fail / vhc_skip when it cannot be
+ * done, so a body reads as the list of its steps. */
 
-/* Case tables, one per file in cases/ (cases/connect.c defines
- *   const struct vhc_case vhc_cases_connect[];
- *   const size_t vhc_cases_connect_n;
- * and harness/registry.c lists every table). */
+/* How long a back end gets to say something it should not (unsolicited
+ * replies, a close after bad input) before we call the line silent. */
+#define VC_SILENCE_MS 300
+
+#define VC_NET_F_MQ 22   /* VIRTIO_NET_F_MQ */
+
+/* requests */
+/* Send a request that always answers; the reply must echo the request and
+ * carry flags exactly version 1 + REPLY (0x5).  Returns the reply u64. */
+uint64_t vc_get_u64(struct vhc_ctx *ctx, uint32_t req);
+/* As above with NEED_REPLY set on the request. */
+uint64_t vc_get_u64_need_reply(struct vhc_ctx *ctx, uint32_t req);
+/* reply must be a well-formed answer to req: request echoed, flags 0x5 */
+void vc_check_reply(struct vhc_ctx *ctx, const struct vhu_msg *reply, uint32_t req);
+/* Nothing may arrive for VC_SILENCE_MS; `after` names what was sent. */
+void vc_expect_silence(struct vhc_ctx *ctx, const char *rule, const char *after);
+/* Send m and return its ack (REPLY_ACK + NEED_REPLY), 0 when none is owed;
+ * the reply (if any) is checked for form. */
+uint64_t vc_ack(struct vhc_ctx *ctx, const struct vhu_msg *m);
+/* A request without payload (SET_OWNER ...), nothing expected back. */
+void vc_send_plain(struct vhc_ctx *ctx, uint32_t req);
+/* A valid request the back end must accept: with REPLY_ACK negotiated it is
+ * sent with NEED_REPLY and the ack must be 0; without, the connection must
+ * stay in sync (GET_FEATURES answered right after).  m's fds stay ours. */
+void vc_accepts(struct vhc_ctx *ctx, struct vhu_msg *m, const char *rule);
+void vc_accepts_u64(struct vhc_ctx *ctx, uint32_t req, uint64_t v, const char *rule);
+void vc_accepts_state(struct vhc_ctx *ctx, uint32_t req, uint32_t index, uint32_t num,
+                      const char *rule);
+
+/* negotiation */
+/* GET_FEATURES (and GET_PROTOCOL_FEATURES when bit 30 is offered) on the
+ * current connection; fills ctx->fe.features / protocol_features. */
+void vc_probe(struct vhc_ctx *ctx);
+/* SET_PROTOCOL_FEATURES with pf (must be offered); records it in ctx->fe. */
+void vc_set_protocol(struct vhc_ctx *ctx, uint64_t pf);
+/* The features QEMU 7.2 would set: offered & its guest mask, split rings
+ * only (RING_PACKED masked out), bit 30 when offered. */
+uint64_t vc_qemu_features(const struct vhc_ctx *ctx);
+/* SET_FEATURES(vc_qemu_features) as a valid request (vc_accepts). */
+void vc_set_features(struct vhc_ctx *ctx);
+
+/* memory and rings */
+/* ctx->fe.mem laid out as QEMU does (256 MiB, 2 regions), unless present */
+void vc_mem_qemu(struct vhc_ctx *ctx);
+/* replace ctx->fe.mem with new memory; rings will be laid out again */
+void vc_mem_new(struct vhc_ctx *ctx, uint64_t size, enum mfe_layout layout, unsigned n);
+/* SET_MEM_TABLE of ctx->fe.mem as a valid request */
+void vc_set_mem_table(struct vhc_ctx *ctx);
+/* Features, memory table, then for ring idx: NUM 256, BASE 0 (the steps
+ * before SET_VRING_ADDR). */
+void vc_ring_prepare(struct vhc_ctx *ctx, unsigned idx);
+/* QEMU 7.2 start of every queue pair with the given bases (NULL = 0) on
+ * memory already in ctx->fe.mem when reuse, else on new QEMU memory. */
+void vc_start(struct vhc_ctx *ctx, const uint16_t *bases, bool reuse);
+/* QEMU 7.2 stop; bases out (may be NULL). */
+void vc_stop(struct vhc_ctx *ctx, uint16_t *bases);
+/* rings driven: 2 per queue pair */
+unsigned vc_nvq(const struct vhc_ctx *ctx);
+/* Each of n bases must equal want[i]. */
+void vc_check_bases(struct vhc_ctx *ctx, const uint16_t *got, const uint16_t *want,
+                    unsigned n, const char *rule);
+/* a new eventfd (ends the child on failure); caller closes it */
+int vc_eventfd(struct vhc_ctx *ctx);
+/* A ring index past every ring the back end can have for u32 fields. */
+#define VC_BAD_INDEX 1024u
+/* For the 8-bit index of KICK/CALL/ERR: 2 * queue pairs, SKIP when > 255. */
+unsigned vc_bad_index_u8(struct vhc_ctx *ctx);
 
 #endif
