@@ -90,35 +90,24 @@ void vhc_skip(struct vhc_ctx *ctx, const char *fmt, ...)
 
 /* ---- requirements ---- */
 
-/* "REPLY_ACK, STATUS" for the bits of missing, by a name function */
-static void name_bits(char *out, size_t cap, uint64_t missing, const char *(*name)(unsigned))
+/* SKIP when want has bits offered lacks: "back end does not offer
+ * REPLY_ACK, STATUS (what)" */
+static void require_bits(struct vhc_ctx *ctx, uint64_t want, uint64_t offered,
+                         vhu_bit_name_fn name, const char *what)
 {
-    size_t n = 0;
-    out[0] = '\0';
-    for (unsigned b = 0; b < 64 && n < cap; b++) {
-        if (!(missing & BIT(b)))
-            continue;
-        const char *s = name(b);
-        n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? ", " : "", s ? s : "?");
-        if (!s && n < cap)
-            n += (size_t)snprintf(out + n, cap - n, "(bit %u)", b);
-    }
-}
-
-static const char *net_name(unsigned bit)
-{
-    return vhu_feature_name(VHU_DEV_NET, bit);
+    uint64_t missing = want & ~offered;
+    if (!missing)
+        return;
+    char names[1536];
+    vhu_bits_format(names, sizeof names, missing, name, ", ");
+    vhc_skip(ctx, "back end does not offer %s (%s)", names, what);
 }
 
 void vhc_require_features(struct vhc_ctx *ctx, uint64_t features)
 {
-    uint64_t missing = features & ~ctx->fe.features;
-    if (!missing)
-        return;
-    char names[512];
-    name_bits(names, sizeof names, missing, net_name);
-    vhc_skip(ctx, "back end does not offer %s (features 0x%016llx)", names,
-             (unsigned long long)ctx->fe.features);
+    char what[64];
+    snprintf(what, sizeof what, "features 0x%016llx", (unsigned long long)ctx->fe.features);
+    require_bits(ctx, features, ctx->fe.features, vhu_net_feature_name, what);
 }
 
 void vhc_require_protocol(struct vhc_ctx *ctx, uint64_t protocol_features)
@@ -126,13 +115,10 @@ void vhc_require_protocol(struct vhc_ctx *ctx, uint64_t protocol_features)
     if (protocol_features && !(ctx->fe.features & BIT(VHU_F_PROTOCOL_FEATURES)))
         vhc_skip(ctx, "back end does not offer PROTOCOL_FEATURES (bit 30): "
                       "no protocol feature can be negotiated");
-    uint64_t missing = protocol_features & ~ctx->fe.protocol_features;
-    if (!missing)
-        return;
-    char names[512];
-    name_bits(names, sizeof names, missing, vhu_pf_name);
-    vhc_skip(ctx, "back end does not offer %s (protocol features 0x%llx)", names,
+    char what[64];
+    snprintf(what, sizeof what, "protocol features 0x%llx",
              (unsigned long long)ctx->fe.protocol_features);
+    require_bits(ctx, protocol_features, ctx->fe.protocol_features, vhu_pf_name, what);
 }
 
 /* ---- connections ---- */
