@@ -74,7 +74,7 @@ static void request(struct vhc_ctx *ctx, const char *req, const char *what)
     if (a == ANS_UNSUPPORTED)
         vhc_skip(ctx, "cannot %s the back end: %s", what, why);
     if (a == ANS_ERROR)
-        vhc_fail(ctx, __FILE__, __LINE__, "harness.backend",
+        VHC_FAIL_HERE(ctx, "harness.backend",
                  "expected the runner to %s the back end; it said: %s", what, why);
     mfe_note(&ctx->fe, "harness: back end %s", strcmp(what, "kill") == 0 ? "killed" : "restarted");
 }

@@ -65,6 +65,12 @@ void vhc_report(struct vhc_ctx *ctx, enum vhc_verdict v, const char *rule,
     _exit(0);
 }
 
+static const char *base_name(const char *file)
+{
+    const char *base = strrchr(file, '/');
+    return base ? base + 1 : file;
+}
+
 void vhc_fail(struct vhc_ctx *ctx, const char *file, int line, const char *rule,
               const char *fmt, ...)
 {
@@ -73,8 +79,11 @@ void vhc_fail(struct vhc_ctx *ctx, const char *file, int line, const char *rule,
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
-    const char *base = strrchr(file, '/');
-    snprintf(where, sizeof where, "%s:%d", base ? base + 1 : file, line);
+    if (ctx->in_step && ctx->step_file)   /* the case's line, then the step's */
+        snprintf(where, sizeof where, "%s:%d (%s:%d)", base_name(ctx->step_file),
+                 ctx->step_line, base_name(file), line);
+    else
+        snprintf(where, sizeof where, "%s:%d", base_name(file), line);
     vhc_report(ctx, VHC_FAIL, rule, where, reason);
 }
 
@@ -132,7 +141,7 @@ void vhc_open(struct vhc_ctx *ctx)
                                         : mfe_connect(&ctx->fe, ctx->socket_path);
     ctx->fe.timeout_ms = WAIT_MS;
     if (rc < 0)
-        vhc_fail(ctx, __FILE__, __LINE__, "connect",
+        VHC_FAIL_HERE(ctx, "connect",
                  "expected a connection with the back end (%s %s) within %d ms; got: %s",
                  ctx->mode == VHC_MODE_CLIENT ? "accept on" : "connect to",
                  ctx->socket_path, CONNECT_MS, mfe_error(&ctx->fe));
@@ -211,6 +220,7 @@ void vhc_run_child(struct vhc_ctx *ctx)
 {
     const struct vhc_case *c = ctx->c;
     signal(SIGPIPE, SIG_IGN);   /* a back end that closes must not kill us */
+    ctx->step_file = NULL;      /* no step of the body yet */
     if (ctx->fe.timeout_ms == 0) {   /* not prepared by a runner */
         mfe_init(&ctx->fe, WAIT_MS);
         ctx->fe.role = ctx->mode == VHC_MODE_CLIENT ? MFE_LISTEN : MFE_CONNECT;
@@ -241,7 +251,7 @@ static enum vhc_reject probe_after_silence(struct vhc_ctx *ctx, const struct vhu
     if (rc == VHU_IO_EOF || rc == VHU_IO_ERR)
         return VHC_REJ_CLOSED;
     if (rc == 0)
-        vhc_fail(ctx, __FILE__, __LINE__, "reply.unsolicited",
+        VHC_FAIL_HERE(ctx, "reply.unsolicited",
                  "expected no message after %s without NEED_REPLY (nothing is owed); got: %s",
                  req_name(m->hdr.request), mfe_error(&ctx->fe));
     struct vhu_msg q, reply;

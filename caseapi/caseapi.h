@@ -89,6 +89,11 @@ struct vhc_ctx {
     pid_t backend_pgid;        /* > 0 when the runner started the back end */
     int control_fd;            /* requests to the runner (vhc_backend_kill ...);
                                   -1 when there is no runner */
+    /* the case's line that called the shared step now running (VHC_STEP);
+     * step_file is NULL until the body calls one */
+    const char *step_file;
+    int step_line;
+    bool in_step;              /* the failure being reported is inside a step */
 };
 
 /* Case tables: each case file in cases/ defines one, named after the file
@@ -117,13 +122,38 @@ void vhc_fail(struct vhc_ctx *ctx, const char *file, int line, const char *rule,
 void vhc_skip(struct vhc_ctx *ctx, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 2, 3)));
 
+/* Where a failure is reported: at the case's own line.  A failure inside a
+ * shared step (below, and in datapath_traffic.h and oob.h) is reported at
+ * the line of the case that called the step, then the step's own line:
+ * "negotiation.c:123 (helpers.c:40)".  In a case file each step is a macro
+ * around its function that notes the caller's line (VHC_STEP); inside
+ * caseapi/ (built with VHC_CASEAPI_IMPL) the steps are plain functions, so
+ * a step that calls another keeps the case's line, and a failure there says
+ * it is in a step (a case's own assert never does). */
+static inline void vhc_here(struct vhc_ctx *ctx, const char *file, int line)
+{
+    ctx->step_file = file;
+    ctx->step_line = line;
+}
+static inline void vhc_failing_in_step(struct vhc_ctx *ctx)
+{
+    ctx->in_step = true;
+}
+#define VHC_STEP(ctx, call) (vhc_here((ctx), __FILE__, __LINE__), call)
+#ifdef VHC_CASEAPI_IMPL
+#define VHC_FAIL_HERE(ctx, ...) \
+    (vhc_failing_in_step(ctx), vhc_fail((ctx), __FILE__, __LINE__, __VA_ARGS__))
+#else
+#define VHC_FAIL_HERE(ctx, ...) vhc_fail((ctx), __FILE__, __LINE__, __VA_ARGS__)
+#endif
+
 /* cond must hold; rule is a stable id (spec rule or "reply.flags"), the
  * message says what was expected and what came */
 #define VHC_ASSERT(ctx, cond, rule, ...) \
-    do { if (!(cond)) vhc_fail((ctx), __FILE__, __LINE__, (rule), __VA_ARGS__); } while (0)
+    do { if (!(cond)) VHC_FAIL_HERE((ctx), (rule), __VA_ARGS__); } while (0)
 /* an mfe call must succeed */
 #define VHC_OK(ctx, call) \
-    do { int rc_ = (call); if (rc_ < 0) vhc_fail((ctx), __FILE__, __LINE__, \
+    do { int rc_ = (call); if (rc_ < 0) VHC_FAIL_HERE((ctx), \
         (ctx)->fe.err_rule ? (ctx)->fe.err_rule : "frontend.call", \
         "%s failed: %s", #call, mfe_error(&(ctx)->fe)); } while (0)
 #define VHC_SKIP(ctx, ...) vhc_skip((ctx), __VA_ARGS__)
@@ -243,5 +273,39 @@ int vc_eventfd(struct vhc_ctx *ctx);
 #define VC_BAD_INDEX 1024u
 /* For the 8-bit index of KICK/CALL/ERR: 2 * queue pairs, SKIP when > 255. */
 unsigned vc_bad_index_u8(struct vhc_ctx *ctx);
+
+/* ---- in a case file, each step notes the case's line (VHC_STEP) ---- */
+#ifndef VHC_CASEAPI_IMPL
+#define vhc_require_features(ctx, ...) VHC_STEP(ctx, vhc_require_features(ctx, __VA_ARGS__))
+#define vhc_require_protocol(ctx, ...) VHC_STEP(ctx, vhc_require_protocol(ctx, __VA_ARGS__))
+#define vhc_open(ctx) VHC_STEP(ctx, vhc_open(ctx))
+#define vhc_reopen(ctx) VHC_STEP(ctx, vhc_reopen(ctx))
+#define vhc_send_invalid(ctx, ...) VHC_STEP(ctx, vhc_send_invalid(ctx, __VA_ARGS__))
+#define vhc_expect_rejected(ctx, ...) VHC_STEP(ctx, vhc_expect_rejected(ctx, __VA_ARGS__))
+#define vhc_expect_alive(ctx, ...) VHC_STEP(ctx, vhc_expect_alive(ctx, __VA_ARGS__))
+#define vhc_backend_kill(ctx) VHC_STEP(ctx, vhc_backend_kill(ctx))
+#define vhc_backend_restart(ctx) VHC_STEP(ctx, vhc_backend_restart(ctx))
+#define vc_get_u64(ctx, ...) VHC_STEP(ctx, vc_get_u64(ctx, __VA_ARGS__))
+#define vc_get_u64_need_reply(ctx, ...) VHC_STEP(ctx, vc_get_u64_need_reply(ctx, __VA_ARGS__))
+#define vc_check_reply(ctx, ...) VHC_STEP(ctx, vc_check_reply(ctx, __VA_ARGS__))
+#define vc_expect_silence(ctx, ...) VHC_STEP(ctx, vc_expect_silence(ctx, __VA_ARGS__))
+#define vc_ack(ctx, ...) VHC_STEP(ctx, vc_ack(ctx, __VA_ARGS__))
+#define vc_send_plain(ctx, ...) VHC_STEP(ctx, vc_send_plain(ctx, __VA_ARGS__))
+#define vc_accepts(ctx, ...) VHC_STEP(ctx, vc_accepts(ctx, __VA_ARGS__))
+#define vc_accepts_u64(ctx, ...) VHC_STEP(ctx, vc_accepts_u64(ctx, __VA_ARGS__))
+#define vc_accepts_state(ctx, ...) VHC_STEP(ctx, vc_accepts_state(ctx, __VA_ARGS__))
+#define vc_probe(ctx) VHC_STEP(ctx, vc_probe(ctx))
+#define vc_set_protocol(ctx, ...) VHC_STEP(ctx, vc_set_protocol(ctx, __VA_ARGS__))
+#define vc_set_features(ctx) VHC_STEP(ctx, vc_set_features(ctx))
+#define vc_mem_qemu(ctx) VHC_STEP(ctx, vc_mem_qemu(ctx))
+#define vc_mem_new(ctx, ...) VHC_STEP(ctx, vc_mem_new(ctx, __VA_ARGS__))
+#define vc_set_mem_table(ctx) VHC_STEP(ctx, vc_set_mem_table(ctx))
+#define vc_ring_prepare(ctx, ...) VHC_STEP(ctx, vc_ring_prepare(ctx, __VA_ARGS__))
+#define vc_start(ctx, ...) VHC_STEP(ctx, vc_start(ctx, __VA_ARGS__))
+#define vc_stop(ctx, ...) VHC_STEP(ctx, vc_stop(ctx, __VA_ARGS__))
+#define vc_check_bases(ctx, ...) VHC_STEP(ctx, vc_check_bases(ctx, __VA_ARGS__))
+#define vc_eventfd(ctx) VHC_STEP(ctx, vc_eventfd(ctx))
+#define vc_bad_index_u8(ctx) VHC_STEP(ctx, vc_bad_index_u8(ctx))
+#endif
 
 #endif

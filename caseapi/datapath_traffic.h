@@ -100,4 +100,14 @@ uint32_t dp_bad(const struct dp *d);   /* duplicated + reordered + corrupt + str
 /* CLOCK_MONOTONIC in milliseconds, for a body's own deadlines */
 long long dp_now_ms(void);
 
+/* in a case file, each step notes the case's line (caseapi.h, VHC_STEP) */
+#ifndef VHC_CASEAPI_IMPL
+#define dp_start(d, ctx, ...) VHC_STEP(ctx, dp_start(d, ctx, __VA_ARGS__))
+#define dp_send(d, ...) VHC_STEP((d)->ctx, dp_send(d, __VA_ARGS__))
+#define dp_receive(d, ...) VHC_STEP((d)->ctx, dp_receive(d, __VA_ARGS__))
+#define dp_refill(d, ...) VHC_STEP((d)->ctx, dp_refill(d, __VA_ARGS__))
+#define dp_pump(d, ...) VHC_STEP((d)->ctx, dp_pump(d, __VA_ARGS__))
+#define dp_drain(d, ...) VHC_STEP((d)->ctx, dp_drain(d, __VA_ARGS__))
+#endif
+
 #endif
