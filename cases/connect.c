@@ -2,7 +2,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cases.h"
+#include "caseapi.h"
 
 /* The first reply on a fresh connection is well formed. */
 static void first_reply(struct vhc_ctx *ctx)

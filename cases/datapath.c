@@ -68,7 +68,7 @@ static void loopback(struct vhc_ctx *ctx)
     uint32_t count = variant(ctx)->max_len > 1518 ? 500 : 2000;
     start(ctx, count, ~0u);
     unsigned window = dp_window(d);
-    bool all = dp_pump(d, count, window);
+    bool all = dp_pump(d, count, window, 0);
     VHC_ASSERT(ctx, dp_bad(d) == 0, "datapath.integrity",
                "expected every frame back once, in order, bit for bit; got %s",
                dp_summary(d, sum, sizeof sum));

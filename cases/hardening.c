@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "cases.h"
+#include "caseapi.h"
 #include "hardening_tags.h"
 
 #define MiB (1ull << 20)

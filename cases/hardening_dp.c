@@ -263,7 +263,7 @@ static void traffic_after(struct vhc_ctx *ctx)
     vc_mem_new(ctx, MFE_QEMU_MEM_SIZE, MFE_LAYOUT_QEMU, 2);
     dp_start(&the_dp, ctx, &plain, 64);
     dp_refill(&the_dp, 0, ~0u);
-    bool all = dp_pump(&the_dp, 64, dp_window(&the_dp));
+    bool all = dp_pump(&the_dp, 64, dp_window(&the_dp), 0);
     VHC_ASSERT(ctx, all && dp_bad(&the_dp) == 0, "hardening.recover",
                "expected 64 valid frames looped back on a new connection after the bad "
                "chain; got %s", dp_summary(&the_dp, sum, sizeof sum));

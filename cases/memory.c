@@ -2,7 +2,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cases.h"
+#include "caseapi.h"
 #include "hardening_tags.h"
 
 #define MiB (1ull << 20)

@@ -2,7 +2,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cases.h"
+#include "caseapi.h"
 
 #define FLAGS_REPLY (VHU_VERSION | VHU_FLAG_REPLY)
 

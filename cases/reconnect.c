@@ -41,40 +41,14 @@ struct tally {
     uint32_t in_flight_max;    /* most frames in flight at a kill */
 };
 
-static long long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static uint32_t outstanding(const struct dp *d)
-{
-    return d->st[0].sent - d->st[0].got;
-}
-
 /* Send until target frames went out and every one that can come back did
  * (lost frames are known and do not hold the window). */
 static void pump_to(struct vhc_ctx *ctx, struct dp *d, uint32_t target, uint32_t lost)
 {
-    long long last = now_ms();
-    while (d->st[0].sent < target || outstanding(d) > lost) {
-        bool moved = dp_receive(d, 0) > 0;
-        dp_refill(d, 0, ~0u);
-        uint32_t out = outstanding(d) - lost;
-        uint32_t room = out < WINDOW ? WINDOW - out : 0;
-        uint32_t want = target - d->st[0].sent;
-        moved |= dp_send(d, 0, room < want ? room : want) > 0;
-        if (moved) {
-            last = now_ms();
-            continue;
-        }
-        char sum[600];
-        VHC_ASSERT(ctx, now_ms() - last < DP_STALL_MS, "datapath.stall",
-                   "expected frames to keep flowing; nothing moved for %d ms (%s)",
-                   DP_STALL_MS, dp_summary(d, sum, sizeof sum));
-        dp_wait(d, 20);
-    }
+    char sum[600];
+    VHC_ASSERT(ctx, dp_pump(d, target, WINDOW, lost), "datapath.stall",
+               "expected frames to keep flowing; nothing moved for %d ms (%s)",
+               DP_STALL_MS, dp_summary(d, sum, sizeof sum));
 }
 
 /* Post BURST frames without taking any back: RX fills up and the rest stay
@@ -85,8 +59,8 @@ static void pump_to(struct vhc_ctx *ctx, struct dp *d, uint32_t target, uint32_t
 static uint32_t burst_and_kill(struct vhc_ctx *ctx, struct dp *d, uint32_t lost)
 {
     uint32_t target = d->st[0].sent + BURST;
-    long long t0 = now_ms();
-    while (d->st[0].sent < target && now_ms() - t0 < BURST_MS) {
+    long long t0 = dp_now_ms();
+    while (d->st[0].sent < target && dp_now_ms() - t0 < BURST_MS) {
         if (dp_send(d, 0, target - d->st[0].sent) == 0) {
             struct timespec ts = { 0, 1000000 };   /* TX ring full: let the back end work */
             nanosleep(&ts, NULL);
@@ -94,7 +68,7 @@ static uint32_t burst_and_kill(struct vhc_ctx *ctx, struct dp *d, uint32_t lost)
     }
     vhc_backend_kill(ctx);
     dp_receive(d, 0);   /* what the back end finished before it died */
-    return outstanding(d) - lost;
+    return dp_lost(d) - lost;
 }
 
 static uint16_t used_idx(struct vhc_ctx *ctx, unsigned i)
@@ -132,7 +106,7 @@ static void round_trip(struct vhc_ctx *ctx, struct dp *d, struct tally *t)
     uint32_t in_flight = burst_and_kill(ctx, d, t->lost);
     restart_and_resume(ctx, d);
     dp_drain(d, QUIET_MS, true);
-    uint32_t round_lost = outstanding(d) - t->lost;
+    uint32_t round_lost = dp_lost(d) - t->lost;
     char sum[600];
     VHC_ASSERT(ctx, round_lost <= in_flight && round_lost <= DP_RING, "reconnect.lost",
                "expected at most the %u frames in flight (and at most a ring, %u) lost at a "

@@ -1,12 +1,15 @@
-/* Every case table, concatenated once and sorted by id. */
+/* Every case table (one per line of areas.def), concatenated once and
+ * sorted by id. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "cases.h"
+#include "registry.h"
 
-/* cases/replay.c */
-extern const struct vhc_case vhc_cases_replay[];
-extern const size_t vhc_cases_replay_n;
+#define VHC_AREA(name) \
+    extern const struct vhc_case vhc_cases_##name[]; \
+    extern const size_t vhc_cases_##name##_n;
+#include "areas.def"
+#undef VHC_AREA
 
 struct table {
     const struct vhc_case *v;
@@ -14,17 +17,9 @@ struct table {
 };
 
 static const struct table tables[] = {
-    { vhc_cases_connect, &vhc_cases_connect_n },
-    { vhc_cases_negotiation, &vhc_cases_negotiation_n },
-    { vhc_cases_memory, &vhc_cases_memory_n },
-    { vhc_cases_rings, &vhc_cases_rings_n },
-    { vhc_cases_datapath, &vhc_cases_datapath_n },
-    { vhc_cases_faults, &vhc_cases_faults_n },
-    { vhc_cases_reconnect, &vhc_cases_reconnect_n },
-    { vhc_cases_restart, &vhc_cases_restart_n },
-    { vhc_cases_hardening, &vhc_cases_hardening_n },
-    { vhc_cases_hardening_dp, &vhc_cases_hardening_dp_n },
-    { vhc_cases_replay, &vhc_cases_replay_n },
+#define VHC_AREA(name) { vhc_cases_##name, &vhc_cases_##name##_n },
+#include "areas.def"
+#undef VHC_AREA
 };
 
 static const struct vhc_case **all;

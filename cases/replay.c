@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cases.h"
+#include "caseapi.h"
 #include "mfe_trace.h"
 
 #ifndef VHC_FIXTURES_DIR

@@ -15,7 +15,6 @@
  * counter 1).  Traffic after it must be delivered in full.
  */
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "datapath_traffic.h"
@@ -51,7 +50,7 @@ static void pump_all(struct vhc_ctx *ctx, struct dp *d, uint32_t more, const cha
 {
     uint32_t target = d->st[0].sent + more;
     char sum[600];
-    VHC_ASSERT(ctx, dp_pump(d, target, dp_window(d)), "restart.delivery",
+    VHC_ASSERT(ctx, dp_pump(d, target, dp_window(d), 0), "restart.delivery",
                "expected every frame back %s (RX never short of buffers); nothing moved "
                "for %d ms: %s", when, DP_STALL_MS, dp_summary(d, sum, sizeof sum));
 }
@@ -129,38 +128,16 @@ static void book_stop(struct vhc_ctx *ctx, struct dp *d, const uint16_t *bases,
              bases[1], u_tx, l->dropped);
 }
 
-static long long now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* dp_pump for more frames when `lost` frames are known gone: they do not
  * hold the window, and every other frame must come back. */
 static void pump_known_loss(struct vhc_ctx *ctx, struct dp *d, uint32_t more, uint32_t lost)
 {
-    uint32_t target = d->st[0].sent + more;
-    unsigned window = dp_window(d) / 2;
-    long long last = now_ms();
-    while (d->st[0].sent < target || d->st[0].sent - d->st[0].got > lost) {
-        bool moved = dp_receive(d, 0) > 0;
-        dp_refill(d, 0, ~0u);
-        uint32_t out = d->st[0].sent - d->st[0].got - lost;
-        uint32_t room = out < window ? window - out : 0;
-        uint32_t want = target - d->st[0].sent;
-        moved |= dp_send(d, 0, room < want ? room : want) > 0;
-        if (moved) {
-            last = now_ms();
-            continue;
-        }
-        char sum[600];
-        VHC_ASSERT(ctx, now_ms() - last < DP_STALL_MS, "restart.delivery",
-                   "expected every frame back after cont, the ones left in the TX ring at "
-                   "the stop included (RX never short of buffers); nothing moved for %d ms: "
-                   "%s", DP_STALL_MS, dp_summary(d, sum, sizeof sum));
-        dp_wait(d, 20);
-    }
+    char sum[600];
+    VHC_ASSERT(ctx, dp_pump(d, d->st[0].sent + more, dp_window(d) / 2, lost),
+               "restart.delivery",
+               "expected every frame back after cont, the ones left in the TX ring at "
+               "the stop included (RX never short of buffers); nothing moved for %d ms: "
+               "%s", DP_STALL_MS, dp_summary(d, sum, sizeof sum));
 }
 
 /* vhost_net_start after `cont`: no guest driver probing (no enable rounds),

@@ -1,5 +1,5 @@
 /* The runner's side of the control channel (the child's side and the wire
- * format are in cases/backend_ctl.c): the case asks, the runner kills or
+ * format are in caseapi/backend_ctl.c): the case asks, the runner kills or
  * restarts the back end it owns, and answers once it is done. */
 #include <errno.h>
 #include <stdarg.h>

@@ -9,34 +9,22 @@
 
 #define FEATURES_TIMEOUT_MS 5000
 
-typedef const char *(*bit_namer)(unsigned bit);
-
-static void bits_line(const char *label, uint64_t bits, bit_namer name)
+/* "features offered:          0x0000000140000000 PROTOCOL_FEATURES VERSION_1" */
+static void bits_line(const char *label, uint64_t bits, vhu_bit_name_fn name)
 {
-    printf("%-26s 0x%016llx", label, (unsigned long long)bits);
-    for (unsigned b = 0; b < 64; b++)
-        if (bits & (1ull << b)) {
-            const char *n = name(b);
-            if (n)
-                printf(" %s", n);
-            else
-                printf(" bit%u", b);
-        }
-    putchar('\n');
-}
-
-static const char *net_name(unsigned bit)
-{
-    return vhu_feature_name(VHU_DEV_NET, bit);
+    char names[1536];
+    vhu_bits_format(names, sizeof names, bits, name, " ");
+    printf("%-26s 0x%016llx%s%s\n", label, (unsigned long long)bits, bits ? " " : "", names);
 }
 
 /* Everything after init: the offer, QEMU's masks, queues, slots. */
 static void print_view(struct mfe *fe, const struct mfe_profile *p)
 {
     printf("%-26s %s (%s)\n", "profile:", p->name, p->description);
-    bits_line("features offered:", fe->features, net_name);
-    bits_line("features guest can get:", fe->features & p->guest_features, net_name);
-    bits_line("features QEMU masks:", fe->features & ~p->guest_features, net_name);
+    const vhu_bit_name_fn net = vhu_net_feature_name;
+    bits_line("features offered:", fe->features, net);
+    bits_line("features guest can get:", fe->features & p->guest_features, net);
+    bits_line("features QEMU masks:", fe->features & ~p->guest_features, net);
     bool proto = (fe->features >> VHU_F_PROTOCOL_FEATURES) & 1;
     if (!proto) {
         printf("%-26s none (PROTOCOL_FEATURES not offered)\n", "protocol features:");

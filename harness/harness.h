@@ -1,6 +1,6 @@
 /* The harness's own interfaces: result records, expectations, the TAP
  * writer, the back-end life cycle and the runner.  Cases never see these;
- * their contract is vhc.h.
+ * their contract is caseapi/caseapi.h.
  */
 #ifndef VHC_HARNESS_H
 #define VHC_HARNESS_H
@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "vhc.h"
+#include "caseapi.h"
+
+/* "pass", "fail", ... for a verdict (record.c) */
+const char *vhc_verdict_name(enum vhc_verdict v);
 
 /* ---- one case's outcome (record.c) ---- */
 struct vhc_result {
@@ -25,7 +28,7 @@ struct vhc_result {
     unsigned long duration_ms;
 };
 
-/* Parse the record a case child wrote (format in vhc.h).  Returns 0, or -1
+/* Parse the record a case child wrote (format in caseapi.h).  Returns 0, or -1
  * with r->reason saying what is wrong.  r must be zeroed first. */
 int vhc_record_parse(const char *buf, size_t len, struct vhc_result *r);
 void vhc_result_free(struct vhc_result *r);

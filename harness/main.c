@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "harness.h"
+#include "registry.h"
 #include "replay_cmd.h"
 #include "report.h"
 #include "mfe_fault.h"
@@ -108,37 +109,12 @@ static int cmd_list(int argc, char **argv)
 
 /* ---- explain ---- */
 
-typedef const char *(*bit_namer)(unsigned bit);
-
-static void print_bits(const char *label, uint64_t bits, bit_namer name)
+/* "features:          MRG_RXBUF VERSION_1", or "... none" */
+static void print_bits(const char *label, uint64_t bits, vhu_bit_name_fn name)
 {
-    printf("%-18s", label);
-    if (!bits)
-        fputs(" none", stdout);
-    for (unsigned b = 0; b < 64; b++) {
-        if (!(bits & (1ull << b)))
-            continue;
-        const char *n = name(b);
-        if (n)
-            printf(" %s", n);
-        else
-            printf(" bit%u", b);
-    }
-    putchar('\n');
-}
-
-static void print_flags(unsigned flags)
-{
-    static const char *const names[] = {
-        "NOCONNECT", "NOINIT", "SERVER_ONLY", "CLIENT_ONLY", "MQ",
-    };
-    printf("%-18s", "flags:");
-    if (!flags)
-        fputs(" none", stdout);
-    for (unsigned b = 0; b < 32; b++)
-        if (flags & (1u << b))
-            printf(" %s", b < sizeof names / sizeof names[0] ? names[b] : "?");
-    putchar('\n');
+    char names[1536];
+    vhu_bits_format(names, sizeof names, bits, name, " ");
+    printf("%-18s %s\n", label, bits ? names : "none");
 }
 
 /* Multi-line text, each line indented under its label. */
@@ -270,7 +246,7 @@ static int cmd_explain(int argc, char **argv)
         print_text("guards against:", c->tags);
     print_bits("features:", c->features, vhu_net_feature_name);
     print_bits("protocol features:", c->protocol_features, vhu_pf_name);
-    print_flags(c->flags);
+    print_bits("flags:", c->flags, vhc_case_flag_name);
     printf("%-18s %u s\n", "timeout:", c->timeout_s ? c->timeout_s : VHC_DEFAULT_TIMEOUT_S);
     fflush(stdout);   /* before the dry run's child inherits the buffer */
     if (messages)

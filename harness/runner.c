@@ -20,7 +20,8 @@
 
 #include "harness.h"
 #include "report.h"
-#include "mfe_fault.h"
+#include "fault_matrix.h"
+#include "registry.h"
 #include "jobs.h"
 
 #define FIRST_CONNECT_MS  5000    /* the back end may still be starting */

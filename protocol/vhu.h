@@ -190,6 +190,13 @@ const char *vhu_feature_name(enum vhu_dev dev, unsigned bit);  /* or NULL */
 const char *vhu_status_name(unsigned bit);
 /* "net" / "blk" / "fs" -> device; false for an unknown name */
 bool vhu_dev_by_name(const char *name, enum vhu_dev *dev);
+/* The feature printer, for every list of bit names (messages, explain,
+ * features, skip reasons): the names of v's set bits from bit 0 up, sep
+ * between them, "bitN" for a bit name() does not know, "" when v is 0.
+ * Writes as snprintf does and returns the length it would have written. */
+typedef const char *(*vhu_bit_name_fn)(unsigned bit);  /* vhu_pf_name ... */
+int vhu_bits_format(char *buf, size_t cap, uint64_t v, vhu_bit_name_fn name,
+                    const char *sep);
 
 /* Is `size` a legal payload size for `kind`, given the payload bytes
  * (needed for MEM and CONFIG whose size depends on their contents)? */

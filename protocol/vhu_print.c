@@ -91,35 +91,52 @@ static void put_flags(struct out *o, uint32_t flags)
 
 /* ---- u64 payloads ---- */
 
-typedef const char *(*bit_namer)(enum vhu_dev dev, unsigned bit);
-
-static const char *pf_namer(enum vhu_dev dev, unsigned bit)
+/* v's bit names, sep between them; "bitN" for a bit without one */
+static void put_bits(struct out *o, uint64_t v, vhu_bit_name_fn name, const char *sep)
 {
-    (void)dev;
-    return vhu_pf_name(bit);
-}
-
-static const char *status_namer(enum vhu_dev dev, unsigned bit)
-{
-    (void)dev;
-    return vhu_status_name(bit);
-}
-
-static void put_bit_names(struct out *o, uint64_t v, bit_namer namer, enum vhu_dev dev)
-{
-    const char *sep = "";
-    put(o, " [");
+    const char *s = "";
     for (unsigned bit = 0; bit < 64; bit++) {
         if (!(v & (1ull << bit)))
             continue;
-        const char *name = namer(dev, bit);
-        if (name)
-            put(o, "%s%s", sep, name);
+        const char *n = name(bit);
+        if (n)
+            put(o, "%s%s", s, n);
         else
-            put(o, "%sbit%u", sep, bit);
-        sep = ",";
+            put(o, "%sbit%u", s, bit);
+        s = sep;
     }
+}
+
+int vhu_bits_format(char *buf, size_t cap, uint64_t v, vhu_bit_name_fn name, const char *sep)
+{
+    struct out o = { .buf = buf, .cap = cap };
+    if (cap)
+        buf[0] = '\0';
+    put_bits(&o, v, name, sep);
+    return (int)o.len;
+}
+
+static void put_bit_names(struct out *o, uint64_t v, vhu_bit_name_fn name)
+{
+    put(o, " [");
+    put_bits(o, v, name, ",");
     put(o, "]");
+}
+
+static const char *blk_feature_name(unsigned bit)
+{
+    return vhu_feature_name(VHU_DEV_BLK, bit);
+}
+
+static const char *fs_feature_name(unsigned bit)
+{
+    return vhu_feature_name(VHU_DEV_FS, bit);
+}
+
+static vhu_bit_name_fn feature_namer(enum vhu_dev dev)
+{
+    return dev == VHU_DEV_BLK ? blk_feature_name
+         : dev == VHU_DEV_FS ? fs_feature_name : vhu_net_feature_name;
 }
 
 enum u64_style { U64_HEX, U64_FEATURES, U64_PROTOCOL, U64_DECIMAL, U64_STATUS, U64_VRING };
@@ -160,18 +177,18 @@ static void put_u64(struct out *o, enum u64_style style, uint64_t v, enum vhu_de
     switch (style) {
     case U64_FEATURES:
         put(o, "u64=0x%016llx", x);
-        put_bit_names(o, v, vhu_feature_name, dev);
+        put_bit_names(o, v, feature_namer(dev));
         break;
     case U64_PROTOCOL:
         put(o, "u64=0x%016llx", x);
-        put_bit_names(o, v, pf_namer, dev);
+        put_bit_names(o, v, vhu_pf_name);
         break;
     case U64_DECIMAL:
         put(o, "u64=%llu", x);
         break;
     case U64_STATUS:
         put(o, "u64=0x%llx", x);
-        put_bit_names(o, v, status_namer, dev);
+        put_bit_names(o, v, vhu_status_name);
         break;
     case U64_VRING:
         put(o, "u64=0x%llx {index=%llu%s}", x, x & VHU_VRING_IDX_MASK,

@@ -43,4 +43,7 @@ grep -qE '^  0001 F->B GET_FEATURES\(1\)' <<<"$out" || fail "explain: no request
 grep -qE '^  0002 B->F GET_FEATURES\(1\) flags=0x5' <<<"$out" || fail "explain: no reply line"
 "$vc" explain negotiation/get-features-reply --no-messages | grep -q '^messages' &&
     fail "--no-messages printed messages"
+# explain names every case flag (net cases printed "flags: ?" once)
+out=$("$vc" explain datapath/mq/two-pairs --no-messages)
+grep -qE '^flags: +MQ NET$' <<<"$out" || fail "explain: flags not named: $(grep '^flags' <<<"$out")"
 echo "shards: $n cases merged from 2 shards; explain shows the exchange"

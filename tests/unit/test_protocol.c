@@ -691,6 +691,24 @@ START_TEST(test_io_strerror)
 }
 END_TEST
 
+/* the one feature printer: names in bit order, bitN for the unnamed */
+START_TEST(test_bits_format)
+{
+    char buf[64];
+    ck_assert_int_eq(vhu_bits_format(buf, sizeof buf, 0, vhu_pf_name, ", "), 0);
+    ck_assert_str_eq(buf, "");
+    uint64_t v = (1ull << VHU_F_VERSION_1) | (1ull << 15) | (1ull << 4);
+    vhu_bits_format(buf, sizeof buf, v, vhu_net_feature_name, " ");
+    ck_assert_str_eq(buf, "bit4 MRG_RXBUF VERSION_1");
+    vhu_bits_format(buf, sizeof buf, (1ull << VHU_PF_MQ) | (1ull << VHU_PF_REPLY_ACK),
+                    vhu_pf_name, ", ");
+    ck_assert_str_eq(buf, "MQ, REPLY_ACK");
+    /* snprintf's contract: cut to fit, the full length returned */
+    ck_assert_int_eq(vhu_bits_format(buf, 4, v, vhu_net_feature_name, " "), 24);
+    ck_assert_str_eq(buf, "bit");
+}
+END_TEST
+
 static Suite *protocol_suite(void)
 {
     Suite *s = suite_create("protocol");
@@ -709,6 +727,7 @@ static Suite *protocol_suite(void)
     t = tcase_create("print");
     tcase_add_test(t, test_format_fds);
     tcase_add_test(t, test_fixture_fidelity);
+    tcase_add_test(t, test_bits_format);
     suite_add_tcase(s, t);
 
     t = tcase_create("io");

@@ -1,9 +1,9 @@
-/* Steps the case bodies share (see cases.h). */
+/* Steps the case bodies share (see caseapi.h). */
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "cases.h"
+#include "caseapi.h"
 
 static const char *name(uint32_t req)
 {

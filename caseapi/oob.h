@@ -29,7 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cases.h"
+#include "caseapi.h"
 
 #define OOB_GAP (64u * 1024u)
 
@@ -64,5 +64,15 @@ void oob_resnap(struct vhc_ctx *ctx, struct oob *o, uint64_t gpa, uint64_t len);
  * differs from the snapshot; `after` names the input, for the message. */
 void oob_check(struct vhc_ctx *ctx, const struct oob *o, const char *after);
 void oob_free(struct oob *o);
+
+/* in a case file, each step notes the case's line (caseapi.h, VHC_STEP) */
+#ifndef VHC_CASEAPI_IMPL
+#define oob_mem_create(ctx, ...) VHC_STEP(ctx, oob_mem_create(ctx, __VA_ARGS__))
+#define oob_allow(ctx, ...) VHC_STEP(ctx, oob_allow(ctx, __VA_ARGS__))
+#define oob_allow_used_rings(ctx, ...) VHC_STEP(ctx, oob_allow_used_rings(ctx, __VA_ARGS__))
+#define oob_snapshot(ctx, ...) VHC_STEP(ctx, oob_snapshot(ctx, __VA_ARGS__))
+#define oob_resnap(ctx, ...) VHC_STEP(ctx, oob_resnap(ctx, __VA_ARGS__))
+#define oob_check(ctx, ...) VHC_STEP(ctx, oob_check(ctx, __VA_ARGS__))
+#endif
 
 #endif

@@ -1,4 +1,5 @@
-/* Private to the datapath cases: variants, numbered frames, and the
+/* Numbered datapath traffic, for every case that moves frames (datapath,
+ * reconnect, restart, hardening): variants, numbered frames, and the
  * accounting that says what came back, what was lost, duplicated,
  * reordered or corrupted.
  *
@@ -12,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cases.h"
+#include "caseapi.h"
 #include "mfe_net.h"
 
 #define DP_MAX_PAIRS  2u
@@ -75,10 +76,14 @@ void dp_refill(struct dp *d, unsigned p, unsigned max);
  * did (or entries were already waiting). */
 bool dp_wait(struct dp *d, int ms);
 
-/* Send count frames per pair, keeping at most window frames unanswered,
- * receiving and refilling as it goes, until every frame is back or nothing
- * moved for DP_STALL_MS.  Returns true when every frame came back. */
-bool dp_pump(struct dp *d, uint32_t count, unsigned window);
+/* The traffic loop: send until each pair has sent count frames (a total
+ * since dp_start), keeping at most window frames unanswered, receiving and
+ * refilling as it goes, until every frame is back or nothing moved for
+ * DP_STALL_MS.  `lost` frames are known gone (a killed back end had them,
+ * a stopped RX ring dropped them): they neither hold the window nor are
+ * waited for; 0 when every frame must come back.  Returns true when every
+ * frame but those came back. */
+bool dp_pump(struct dp *d, uint32_t count, unsigned window, uint32_t lost);
 /* Receive (and refill when asked) until nothing moves for ms: what a back
  * end still has in hand is given time to arrive. */
 void dp_drain(struct dp *d, int ms, bool refill);
@@ -90,7 +95,19 @@ unsigned dp_window(const struct dp *d);
  * corrupt 0; ..." and the first problem, into buf. */
 const char *dp_summary(const struct dp *d, char *buf, size_t cap);
 /* Totals over every stream. */
-uint32_t dp_lost(const struct dp *d);
+uint32_t dp_lost(const struct dp *d);  /* sent and not (yet) back */
 uint32_t dp_bad(const struct dp *d);   /* duplicated + reordered + corrupt + stray */
+/* CLOCK_MONOTONIC in milliseconds, for a body's own deadlines */
+long long dp_now_ms(void);
+
+/* in a case file, each step notes the case's line (caseapi.h, VHC_STEP) */
+#ifndef VHC_CASEAPI_IMPL
+#define dp_start(d, ctx, ...) VHC_STEP(ctx, dp_start(d, ctx, __VA_ARGS__))
+#define dp_send(d, ...) VHC_STEP((d)->ctx, dp_send(d, __VA_ARGS__))
+#define dp_receive(d, ...) VHC_STEP((d)->ctx, dp_receive(d, __VA_ARGS__))
+#define dp_refill(d, ...) VHC_STEP((d)->ctx, dp_refill(d, __VA_ARGS__))
+#define dp_pump(d, ...) VHC_STEP((d)->ctx, dp_pump(d, __VA_ARGS__))
+#define dp_drain(d, ...) VHC_STEP((d)->ctx, dp_drain(d, __VA_ARGS__))
+#endif
 
 #endif

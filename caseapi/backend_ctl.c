@@ -10,26 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cases.h"
+#include "caseapi.h"
 
 #define ANSWER_MS 15000   /* a kill reaps, a restart forks: seconds at worst */
 
 enum answer { ANS_OK, ANS_UNSUPPORTED, ANS_ERROR };
-
-static int write_line(int fd, const char *line)
-{
-    size_t len = strlen(line);
-    while (len > 0) {
-        ssize_t n = write(fd, line, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        line += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 /* One line, up to ANSWER_MS. */
 static int read_line(int fd, char *buf, size_t cap)
@@ -60,7 +45,9 @@ static enum answer ask(struct vhc_ctx *ctx, const char *req, char *why, size_t c
     snprintf(why, cap, "no control channel to the runner");
     if (ctx->control_fd < 0)
         return ANS_UNSUPPORTED;
-    if (write_line(ctx->control_fd, req) < 0 || read_line(ctx->control_fd, line, sizeof line) < 0) {
+    /* the channel is a socket: the protocol's raw send writes it whole */
+    if (vhu_send_raw(ctx->control_fd, req, strlen(req), NULL, 0) != VHU_IO_OK ||
+        read_line(ctx->control_fd, line, sizeof line) < 0) {
         snprintf(why, cap, "the runner did not answer '%.*s' within %d ms",
                  (int)strcspn(req, "\n"), req, ANSWER_MS);
         return ANS_ERROR;
@@ -87,7 +74,7 @@ static void request(struct vhc_ctx *ctx, const char *req, const char *what)
     if (a == ANS_UNSUPPORTED)
         vhc_skip(ctx, "cannot %s the back end: %s", what, why);
     if (a == ANS_ERROR)
-        vhc_fail(ctx, __FILE__, __LINE__, "harness.backend",
+        VHC_FAIL_HERE(ctx, "harness.backend",
                  "expected the runner to %s the back end; it said: %s", what, why);
     mfe_note(&ctx->fe, "harness: back end %s", strcmp(what, "kill") == 0 ? "killed" : "restarted");
 }

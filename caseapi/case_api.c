@@ -1,4 +1,4 @@
-/* The case API of vhc.h, child side: open, init, requirements, the body,
+/* The case API of caseapi.h, child side: open, init, requirements, the body,
  * and the one result record the runner reads. */
 #include <signal.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cases.h"
+#include "caseapi.h"
 
 #define WAIT_MS        5000   /* every wait once connected: a loaded back end may be slow */
 #define CONNECT_MS     5000   /* a back end may be starting or reconnecting */
@@ -65,6 +65,12 @@ void vhc_report(struct vhc_ctx *ctx, enum vhc_verdict v, const char *rule,
     _exit(0);
 }
 
+static const char *base_name(const char *file)
+{
+    const char *base = strrchr(file, '/');
+    return base ? base + 1 : file;
+}
+
 void vhc_fail(struct vhc_ctx *ctx, const char *file, int line, const char *rule,
               const char *fmt, ...)
 {
@@ -73,8 +79,11 @@ void vhc_fail(struct vhc_ctx *ctx, const char *file, int line, const char *rule,
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
-    const char *base = strrchr(file, '/');
-    snprintf(where, sizeof where, "%s:%d", base ? base + 1 : file, line);
+    if (ctx->in_step && ctx->step_file)   /* the case's line, then the step's */
+        snprintf(where, sizeof where, "%s:%d (%s:%d)", base_name(ctx->step_file),
+                 ctx->step_line, base_name(file), line);
+    else
+        snprintf(where, sizeof where, "%s:%d", base_name(file), line);
     vhc_report(ctx, VHC_FAIL, rule, where, reason);
 }
 
@@ -90,35 +99,24 @@ void vhc_skip(struct vhc_ctx *ctx, const char *fmt, ...)
 
 /* ---- requirements ---- */
 
-/* "REPLY_ACK, STATUS" for the bits of missing, by a name function */
-static void name_bits(char *out, size_t cap, uint64_t missing, const char *(*name)(unsigned))
+/* SKIP when want has bits offered lacks: "back end does not offer
+ * REPLY_ACK, STATUS (what)" */
+static void require_bits(struct vhc_ctx *ctx, uint64_t want, uint64_t offered,
+                         vhu_bit_name_fn name, const char *what)
 {
-    size_t n = 0;
-    out[0] = '\0';
-    for (unsigned b = 0; b < 64 && n < cap; b++) {
-        if (!(missing & BIT(b)))
-            continue;
-        const char *s = name(b);
-        n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? ", " : "", s ? s : "?");
-        if (!s && n < cap)
-            n += (size_t)snprintf(out + n, cap - n, "(bit %u)", b);
-    }
-}
-
-static const char *net_name(unsigned bit)
-{
-    return vhu_feature_name(VHU_DEV_NET, bit);
+    uint64_t missing = want & ~offered;
+    if (!missing)
+        return;
+    char names[1536];
+    vhu_bits_format(names, sizeof names, missing, name, ", ");
+    vhc_skip(ctx, "back end does not offer %s (%s)", names, what);
 }
 
 void vhc_require_features(struct vhc_ctx *ctx, uint64_t features)
 {
-    uint64_t missing = features & ~ctx->fe.features;
-    if (!missing)
-        return;
-    char names[512];
-    name_bits(names, sizeof names, missing, net_name);
-    vhc_skip(ctx, "back end does not offer %s (features 0x%016llx)", names,
-             (unsigned long long)ctx->fe.features);
+    char what[64];
+    snprintf(what, sizeof what, "features 0x%016llx", (unsigned long long)ctx->fe.features);
+    require_bits(ctx, features, ctx->fe.features, vhu_net_feature_name, what);
 }
 
 void vhc_require_protocol(struct vhc_ctx *ctx, uint64_t protocol_features)
@@ -126,13 +124,10 @@ void vhc_require_protocol(struct vhc_ctx *ctx, uint64_t protocol_features)
     if (protocol_features && !(ctx->fe.features & BIT(VHU_F_PROTOCOL_FEATURES)))
         vhc_skip(ctx, "back end does not offer PROTOCOL_FEATURES (bit 30): "
                       "no protocol feature can be negotiated");
-    uint64_t missing = protocol_features & ~ctx->fe.protocol_features;
-    if (!missing)
-        return;
-    char names[512];
-    name_bits(names, sizeof names, missing, vhu_pf_name);
-    vhc_skip(ctx, "back end does not offer %s (protocol features 0x%llx)", names,
+    char what[64];
+    snprintf(what, sizeof what, "protocol features 0x%llx",
              (unsigned long long)ctx->fe.protocol_features);
+    require_bits(ctx, protocol_features, ctx->fe.protocol_features, vhu_pf_name, what);
 }
 
 /* ---- connections ---- */
@@ -146,7 +141,7 @@ void vhc_open(struct vhc_ctx *ctx)
                                         : mfe_connect(&ctx->fe, ctx->socket_path);
     ctx->fe.timeout_ms = WAIT_MS;
     if (rc < 0)
-        vhc_fail(ctx, __FILE__, __LINE__, "connect",
+        VHC_FAIL_HERE(ctx, "connect",
                  "expected a connection with the back end (%s %s) within %d ms; got: %s",
                  ctx->mode == VHC_MODE_CLIENT ? "accept on" : "connect to",
                  ctx->socket_path, CONNECT_MS, mfe_error(&ctx->fe));
@@ -173,6 +168,14 @@ void vhc_reopen(struct vhc_ctx *ctx)
 }
 
 /* ---- the child ---- */
+
+const char *vhc_case_flag_name(unsigned bit)
+{
+    static const char *const names[] = {
+        "NOCONNECT", "NOINIT", "SERVER_ONLY", "CLIENT_ONLY", "MQ", "NET",
+    };
+    return bit < ARRAY_LEN(names) ? names[bit] : NULL;
+}
 
 static void check_mode(struct vhc_ctx *ctx)
 {
@@ -217,6 +220,7 @@ void vhc_run_child(struct vhc_ctx *ctx)
 {
     const struct vhc_case *c = ctx->c;
     signal(SIGPIPE, SIG_IGN);   /* a back end that closes must not kill us */
+    ctx->step_file = NULL;      /* no step of the body yet */
     if (ctx->fe.timeout_ms == 0) {   /* not prepared by a runner */
         mfe_init(&ctx->fe, WAIT_MS);
         ctx->fe.role = ctx->mode == VHC_MODE_CLIENT ? MFE_LISTEN : MFE_CONNECT;
@@ -247,7 +251,7 @@ static enum vhc_reject probe_after_silence(struct vhc_ctx *ctx, const struct vhu
     if (rc == VHU_IO_EOF || rc == VHU_IO_ERR)
         return VHC_REJ_CLOSED;
     if (rc == 0)
-        vhc_fail(ctx, __FILE__, __LINE__, "reply.unsolicited",
+        VHC_FAIL_HERE(ctx, "reply.unsolicited",
                  "expected no message after %s without NEED_REPLY (nothing is owed); got: %s",
                  req_name(m->hdr.request), mfe_error(&ctx->fe));
     struct vhu_msg q, reply;

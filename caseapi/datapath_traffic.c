@@ -338,27 +338,27 @@ bool dp_wait(struct dp *d, int ms)
 
 /* ---- pumping ---- */
 
-static long long now_ms(void)
+long long dp_now_ms(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-static uint32_t outstanding(const struct dp *d)
+/* Every pair has sent count, and all but `lost` frames are back. */
+static bool all_back(const struct dp *d, uint32_t count, uint32_t lost)
 {
-    uint32_t n = 0;
     for (unsigned p = 0; p < d->pairs; p++)
-        n += d->st[p].sent - d->st[p].got;
-    return n;
+        if (d->st[p].sent < count)
+            return false;
+    return dp_lost(d) <= lost;
 }
 
-static bool all_back(const struct dp *d, uint32_t count)
+/* Frames in flight that can still come back. */
+static uint32_t in_flight(const struct dp *d, uint32_t lost)
 {
-    for (unsigned p = 0; p < d->pairs; p++)
-        if (d->st[p].sent < count || d->st[p].got < count)
-            return false;
-    return true;
+    uint32_t out = dp_lost(d);
+    return out > lost ? out - lost : 0;
 }
 
 /* Receive, refill and reclaim on every pair; true when anything moved. */
@@ -374,22 +374,22 @@ static bool service(struct dp *d, bool refill)
     return moved;
 }
 
-bool dp_pump(struct dp *d, uint32_t count, unsigned window)
+bool dp_pump(struct dp *d, uint32_t count, unsigned window, uint32_t lost)
 {
-    long long last = now_ms();
+    long long last = dp_now_ms();
     for (;;) {
         bool moved = service(d, true);
-        if (all_back(d, count))
+        if (all_back(d, count, lost))
             return true;
         for (unsigned p = 0; p < d->pairs; p++) {
-            uint32_t out = outstanding(d);
+            uint32_t out = in_flight(d, lost);
             uint32_t room = out < window ? window - out : 0;
             uint32_t want = count - d->st[p].sent;
             moved |= dp_send(d, p, room < want ? room : want) > 0;
         }
         if (moved)
-            last = now_ms();
-        else if (now_ms() - last >= DP_STALL_MS)
+            last = dp_now_ms();
+        else if (dp_now_ms() - last >= DP_STALL_MS)
             return false;
         else
             dp_wait(d, 20);
@@ -398,10 +398,10 @@ bool dp_pump(struct dp *d, uint32_t count, unsigned window)
 
 void dp_drain(struct dp *d, int ms, bool refill)
 {
-    long long last = now_ms();
-    while (now_ms() - last < ms) {
+    long long last = dp_now_ms();
+    while (dp_now_ms() - last < ms) {
         if (service(d, refill))
-            last = now_ms();
+            last = dp_now_ms();
         else
             dp_wait(d, 10);
     }
