@@ -12,8 +12,12 @@
  *
  * Safety: every descriptor address and length is translated through the
  * memory table (overflow-safe; a buffer spanning two regions is split into
- * two iovs).  A chain with a bad descriptor (outside memory, loop, bad
- * indirect table, too many segments) becomes a bad element: counted in the
+ * two iovs).  Every walk is bounded by the queue size, whatever the region
+ * sizes: a chain of more than num descriptors, or an indirect table of more
+ * than num entries (virtio 1.1 2.6.5.3.1 and 2.7.17 forbid both), is bad,
+ * so one chain costs at most 2 * num descriptor reads.  A chain with a bad
+ * descriptor (outside memory, loop, bad or too long indirect table, too
+ * many segments) becomes a bad element: counted in the
  * ring's `bad` counter, completed with length 0, its data never read; so
  * does a packed chain whose buffer id is >= num (the id is echoed back as
  * given; a driver cannot have issued it).  A ring whose indices cannot be
