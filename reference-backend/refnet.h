@@ -218,7 +218,8 @@ extern const struct ref_handler_row ref_handlers[VHU_REQ_MAX];
 int ref_tap_open(struct ref_opts *o);
 void ref_tap_close(struct ref_opts *o);
 
-/* ---- logging (main.c) ---- */
+/* ---- logging (main.c), time (fwd.c) ---- */
+int64_t ref_now_ms(void);          /* CLOCK_MONOTONIC, ms */
 void ref_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -44,7 +44,6 @@ struct ref_dp {
     struct ref_worker w[REF_MAX_QUEUE_PAIRS];
 };
 
-int64_t ref_now_ms(void);
 /* One burst each way: 1 work done, 0 idle, -1 waiting for RX buffers. */
 int ref_fwd_burst(struct ref_worker *w);
 /* The switch frame held for RX room is dropped (counted on the RX ring). */
