@@ -5,10 +5,10 @@
  *
  * --mode switch: one control thread per port (each --socket), each running
  * the same server or client loop as the single port does, on its own
- * session; the main thread only waits for signals.  Port threads keep every
- * signal blocked and wake at least every PORT_TICK_MS to look at the
- * (atomic) stop and stats flags, so per port the control plane is still one
- * thread that handles one request at a time. */
+ * session; the main thread only waits for signals.  Port threads block every
+ * signal but those a fault raises (fault.h) and wake at least every
+ * PORT_TICK_MS to look at the (atomic) stop and stats flags, so per port the
+ * control plane is still one thread that handles one request at a time. */
 #include "refnet.h"
 
 #include <errno.h>
@@ -33,6 +33,7 @@
 #define BACKOFF_MAX_MS   2000
 #define PORT_TICK_MS     100
 
+#include "fault.h"
 #include "switch.h"
 
 /* lock-free atomics: fine in a signal handler, readable by every thread */
@@ -421,9 +422,9 @@ static int start_port(const struct ref_opts *o, struct ref_switch *sw, unsigned 
     c->o.port = p;
     c->o.sw = sw;
     c->stats_seen = atomic_load(&stats_gen);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
+    sigset_t mask, old;             /* signals stay with the main thread, faults not */
+    ref_thread_sigmask(&mask, false);
+    pthread_sigmask(SIG_SETMASK, &mask, &old);
     atomic_fetch_add(&ports_running, 1);
     int rc = pthread_create(&c->th, NULL, port_main, c);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

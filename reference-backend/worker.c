@@ -125,14 +125,36 @@ static void idle(struct ref_worker *w, bool blocked)
             ref_ops(r[i])->notify_off(r[i]);
 }
 
+/* A fault in guest memory brought us back here (fault.h): the pair's rings
+ * are broken and never touched again; a frame half copied out is freed. */
+static void fault_recover(struct ref_worker *w)
+{
+    char why[REF_WHY_MAX];
+    snprintf(why, sizeof why, "guest memory at %p faulted (SIGBUS: the file behind it "
+             "shrank?)", w->guard.addr);
+    free(w->scratch);
+    w->scratch = NULL;
+    struct ref_vring *r[2] = { w->rx, w->tx };
+    for (unsigned i = 0; i < 2; i++)
+        if (r[i])
+            ref_vq_break(r[i], why);
+    w->rx = w->tx = NULL;
+    take_inbox(w);
+}
+
 static void *worker_main(void *arg)
 {
     struct ref_worker *w = arg;
-    take_rings(w);
+    w->guard.mem = &w->s->mem;
+    ref_fault_guard(&w->guard);
+    if (sigsetjmp(w->guard.jb, 1) != 0)
+        fault_recover(w);
+    else
+        take_rings(w);
     for (;;) {
         if (atomic_load_explicit(&w->req, memory_order_acquire) != REF_RUN) {
             if (park_here(w))
-                return NULL;
+                break;
             continue;
         }
         int r = ref_fwd_burst(w);
@@ -140,6 +162,8 @@ static void *worker_main(void *arg)
             continue;
         idle(w, r < 0);
     }
+    ref_fault_guard(NULL);
+    return NULL;
 }
 
 static bool pair_armed(const struct ref_session *s, unsigned p)
@@ -157,9 +181,10 @@ static int start_worker(struct ref_session *s, struct ref_worker *w, unsigned p)
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     atomic_store(&w->req, REF_RUN);
-    sigset_t all, old;              /* signals stay with the control thread */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
+    ref_fault_install();
+    sigset_t mask, old;             /* signals stay with the control thread, faults not */
+    ref_thread_sigmask(&mask, true);
+    pthread_sigmask(SIG_SETMASK, &mask, &old);
     int rc = pthread_create(&w->th, NULL, worker_main, w);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {

@@ -13,6 +13,7 @@
 #include <pthread.h>
 
 #include "dp.h"
+#include "fault.h"
 #include "switch.h"
 
 enum ref_req { REF_RUN, REF_PARK, REF_QUIT };
@@ -27,6 +28,9 @@ struct ref_worker {
     pthread_cond_t cv;
     _Atomic int req;            /* enum ref_req */
     bool parked;                /* under mu */
+    struct ref_guard guard;     /* recovery from faults in guest memory (fault.h) */
+    void *scratch;              /* heap frame being filled from guest memory: freed
+                                   if the copy faults */
 
     /* worker-only state, set at each resume */
     struct ref_vring *rx, *tx;  /* armed rings of the pair, or NULL */
