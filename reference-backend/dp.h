@@ -146,10 +146,10 @@ static inline int ref_xlate(const struct ref_mem *m, unsigned *hint, uint64_t gp
 }
 /* Host pointer of [gpa, gpa+len) inside one region, or NULL. */
 void *ref_xlate_one(const struct ref_mem *m, unsigned *hint, uint64_t gpa, uint64_t len);
-/* Mark the ring broken and log why, once. */
+/* Mark the ring broken, log why and signal its err fd, once. */
 void ref_vq_break(struct ref_vring *v, const char *why);
-/* Signal the ring's call eventfd. */
-void ref_vq_call(const struct ref_vring *v);
+/* Signal the ring's call eventfd without blocking (fdio.h). */
+void ref_vq_call(struct ref_vring *v);
 /* The spec's vring_need_event over 16-bit indices. */
 static inline bool ref_need_event(uint16_t event, uint16_t new_idx, uint16_t old)
 {

@@ -28,6 +28,7 @@ struct ref_worker {
     pthread_cond_t cv;
     _Atomic int req;            /* enum ref_req */
     bool parked;                /* under mu */
+    bool done;                  /* under mu: the thread is leaving worker_main */
     struct ref_guard guard;     /* recovery from faults in guest memory (fault.h) */
     void *scratch;              /* heap frame being filled from guest memory: freed
                                    if the copy faults */
