@@ -38,6 +38,10 @@ extern const struct vhc_case vhc_cases_hardening[];
 extern const size_t vhc_cases_hardening_n;
 extern const struct vhc_case vhc_cases_hardening_dp[];
 extern const size_t vhc_cases_hardening_dp_n;
+extern const struct vhc_case vhc_cases_hardening_live[];
+extern const size_t vhc_cases_hardening_live_n;
+extern const struct vhc_case vhc_cases_hardening_proc[];
+extern const size_t vhc_cases_hardening_proc_n;
 extern const struct vhc_case vhc_cases_restart[];
 extern const size_t vhc_cases_restart_n;
 

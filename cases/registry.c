@@ -24,6 +24,8 @@ static const struct table tables[] = {
     { vhc_cases_restart, &vhc_cases_restart_n },
     { vhc_cases_hardening, &vhc_cases_hardening_n },
     { vhc_cases_hardening_dp, &vhc_cases_hardening_dp_n },
+    { vhc_cases_hardening_live, &vhc_cases_hardening_live_n },
+    { vhc_cases_hardening_proc, &vhc_cases_hardening_proc_n },
     { vhc_cases_replay, &vhc_cases_replay_n },
 };
 
