@@ -7,7 +7,7 @@ set -euo pipefail
 # runs scripts/valgrind-suite.sh.  libxml2-utils (xmllint) and chromium (headless, ~290 MB) check the reports
 # in tests/report: CI runs that test, so they are not optional
 packages=(cmake gcc make pkg-config libglib2.0-dev check libsubunit-dev socat
-          dpdk dpdk-dev qemu-system-common perl python3 procps util-linux
+          dpdk dpdk-dev qemu-system-common perl procps util-linux
           libxml2-utils chromium libedit-dev
           clang libclang-rt-14-dev valgrind)
 missing=()
