@@ -24,6 +24,12 @@
  * In --mode switch another port's workers never touch this port's rings or
  * memory (they queue heap copies into its inbox), so parking this port's own
  * workers is still all a change needs (switch.h explains).
+ *
+ * Guest memory is the front end's, and so is its size: only workers ever
+ * dereference it (the control thread translates addresses, never reads
+ * through them), each with a recovery point for the SIGBUS a shrunk file
+ * raises (fault.h).  No fd the front end gave us is read or written in a way
+ * that can sleep (fdio.c), so parking always ends (worker.c).
  */
 #ifndef REFNET_H
 #define REFNET_H
