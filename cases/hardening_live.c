@@ -8,7 +8,8 @@
  *
  * Each case ends the same way: GET_VRING_BASE must be answered (or the
  * connection closed) within LIVE_MS, the back end must serve a new
- * connection, and (virtio-net) carry frames there on new memory. */
+ * connection, and (virtio-net cases) carry frames there on new memory.  The
+ * cases that need no frames start the rings as QEMU does for any device. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -109,10 +110,30 @@ static void start_pair(struct vhc_ctx *ctx, bool packed, bool indirect)
                dp_summary(&the_dp, sum, sizeof sum));
 }
 
+/* net: one pair with the given layout, frames looped (the datapath has
+ * run); otherwise QEMU 7.2's start of the rings, for any device type. */
+static void start_rings(struct vhc_ctx *ctx, bool net, bool packed, bool indirect)
+{
+    if (net)
+        start_pair(ctx, packed, indirect);
+    else
+        vc_start(ctx, NULL, true);
+}
+
+/* A new connection is served; with net, frames loop there on new memory. */
+static void finish(struct vhc_ctx *ctx, bool net)
+{
+    if (net)
+        dp_destroy(&the_dp);            /* frees our side only: no guest memory */
+    vhc_expect_alive(ctx, "hardening.survive");
+    if (net)
+        hl_traffic_after(ctx);
+}
+
 /* ---- guest memory that shrinks ---- */
 
 struct shrink_row {
-    bool packed;
+    bool packed;            /* and so virtio-net: a packed start needs the net driver */
     uint64_t to;            /* new file size */
 };
 
@@ -121,7 +142,8 @@ struct shrink_row {
 static void mem_shrinks(struct vhc_ctx *ctx)
 {
     const struct shrink_row *r = ctx->c->variant;
-    start_pair(ctx, r->packed, false);
+    vc_mem_qemu(ctx);
+    start_rings(ctx, r->packed, r->packed, false);
     int fd = ctx->fe.mem.fd;
     VHC_ASSERT(ctx, fd >= 0, "frontend.mem", "QEMU memory has no shared memfd");
     VHC_ASSERT(ctx, ftruncate(fd, (off_t)r->to) == 0, "frontend.mem",
@@ -136,9 +158,7 @@ static void mem_shrinks(struct vhc_ctx *ctx)
     bool signalled = read(ctx->fe.vq[TXQ].err, &errs, sizeof errs) == sizeof errs;
     mfe_note(&ctx->fe, "TX err eventfd %s", signalled ? "signalled" : "not signalled");
     hl_answers_in_time(ctx, TXQ, "the memory shrank under the rings");
-    dp_destroy(&the_dp);                /* frees our side only: no guest memory */
-    vhc_expect_alive(ctx, "hardening.survive");
-    hl_traffic_after(ctx);
+    finish(ctx, r->packed);
 }
 
 /* ---- call and kick fds that block ---- */
@@ -238,7 +258,9 @@ static void traffic_wanting_calls(void)
 static void blocking_fd(struct vhc_ctx *ctx)
 {
     const enum fd_kind *k = ctx->c->variant;
-    start_pair(ctx, false, false);
+    bool net = *k != KICK_STOLEN;       /* calls come only with frames */
+    vc_mem_qemu(ctx);
+    start_rings(ctx, net, false, false);
     int keep = -1, fd;
     const char *what;
     if (*k == CALL_EVENTFD_MAX) {
@@ -267,9 +289,7 @@ static void blocking_fd(struct vhc_ctx *ctx)
     close(fd);
     if (keep >= 0)
         close(keep);
-    dp_destroy(&the_dp);
-    vhc_expect_alive(ctx, "hardening.survive");
-    hl_traffic_after(ctx);
+    finish(ctx, net);
 }
 
 /* ---- indirect tables longer than the queue ---- */
@@ -278,7 +298,7 @@ static void blocking_fd(struct vhc_ctx *ctx)
 #define HEADS       32u                 /* a burst's worth */
 
 struct long_row {
-    bool packed;
+    bool packed;                        /* and so virtio-net, as above */
     uint64_t mem;                       /* guest memory size (sparse) */
     uint64_t table_len;                 /* bytes: far more than 16 * queue size */
 };
@@ -329,7 +349,7 @@ static void long_indirect(struct vhc_ctx *ctx)
 {
     const struct long_row *r = ctx->c->variant;
     vc_mem_new(ctx, r->mem, MFE_LAYOUT_QEMU, 2);
-    start_pair(ctx, r->packed, true);
+    start_rings(ctx, r->packed, r->packed, true);
     VHC_ASSERT(ctx, mfe_gpa(&ctx->fe.mem, TABLE_GPA, r->table_len) &&
                TABLE_GPA + r->table_len < ctx->fe.mem.next_gpa, "frontend.mem",
                "the table must lie in sparse memory below the rings");
@@ -342,9 +362,7 @@ static void long_indirect(struct vhc_ctx *ctx)
     kick(ctx, TXQ);
     usleep(100 * 1000);
     hl_answers_in_time(ctx, TXQ, "indirect tables longer than the queue");
-    dp_destroy(&the_dp);
-    vhc_expect_alive(ctx, "hardening.survive");
-    hl_traffic_after(ctx);
+    finish(ctx, r->packed);
 }
 
 /* ---- rows ---- */
@@ -361,49 +379,46 @@ static const struct long_row long_packed = { true, MFE_QEMU_MEM_SIZE, 224ull << 
     "answering the front end's requests while rings run; no input the front end controls " \
     "(its memory, its fds, its descriptors) may stall the control plane, crash the back " \
     "end or keep it from serving the next connection"
-#define SHRINK_STEPS(how) "QEMU init; start one pair (frames looped); truncate the guest " \
-    "memfd " how "; kick TX and RX; GET_VRING_BASE answered (or closed) within 2 s; new " \
-    "connection served; 64 frames looped back on new memory"
-#define FD_STEPS(what) "QEMU init; start one pair (frames looped); " what "; GET_VRING_BASE " \
-    "answered (or closed) within 2 s; new connection served; 64 frames looped back"
-#define LONG_STEPS(what) "QEMU init; start one pair with INDIRECT_DESC (frames looped); " \
-    what "; kick; GET_VRING_BASE answered (or closed) within 2 s; new connection served; " \
-    "64 frames looped back"
-#define CASE(sfx, row, fn, summ, steps_text, feat, tag_text) { \
+#define ANY_START "QEMU init; QEMU start (rings 0 and 1, split); "
+#define NET_START "QEMU init; start one pair (frames looped); "
+#define ANY_END "; GET_VRING_BASE 1 answered (or closed) within 2 s; new connection served"
+#define NET_END ANY_END "; 64 frames looped back on new memory"
+#define CASE(sfx, row, fn, net, summ, steps_text, feat, tag_text) { \
         .id = "hardening/" sfx, .summary = summ, .rule = LIVE_RULE, .steps = steps_text, \
-        .features = feat, .timeout_s = 60, .flags = VHC_F_NET, .body = fn, \
+        .features = feat, .timeout_s = 60, .flags = (net) ? VHC_F_NET : 0, .body = fn, \
         .variant = &row, .tags = tag_text }
 
 const struct vhc_case vhc_cases_hardening_live[] = {
-    CASE("mem/shrink-after-start", shrink_split, mem_shrinks,
-         "guest memory truncated to 0 under running split rings does no harm",
-         SHRINK_STEPS("to 0 bytes"), 0, FIX_QEMU_MEMFD_SEAL),
-    CASE("mem/shrink-after-start-packed", shrink_packed, mem_shrinks,
+    CASE("mem/shrink-after-start", shrink_split, mem_shrinks, false,
+         "guest memory truncated to 0 under started rings does no harm",
+         ANY_START "truncate the guest memfd to 0 bytes; kick rings 0 and 1" ANY_END, 0,
+         FIX_QEMU_MEMFD_SEAL),
+    CASE("mem/shrink-after-start-packed", shrink_packed, mem_shrinks, true,
          "guest memory halved under running packed rings does no harm",
-         SHRINK_STEPS("to half its size (the rings lie in the upper half)"),
-         BIT(MFE_F_RING_PACKED), FIX_QEMU_MEMFD_SEAL),
-    CASE("fds/call-eventfd-saturated", k_call_max, blocking_fd,
+         NET_START "truncate the guest memfd to half its size (the rings lie in the upper "
+         "half); kick TX and RX" NET_END, BIT(MFE_F_RING_PACKED), FIX_QEMU_MEMFD_SEAL),
+    CASE("fds/call-eventfd-saturated", k_call_max, blocking_fd, true,
          "call fds whose write would block (eventfd at its maximum) do not stall the back end",
-         FD_STEPS("SET_VRING_CALL of RX and TX with a blocking eventfd holding "
-                  "0xfffffffffffffffe; calls wanted; 8 frames"), 0, NULL),
-    CASE("fds/call-pipe-full", k_call_pipe, blocking_fd,
+         NET_START "SET_VRING_CALL of RX and TX with a blocking eventfd holding "
+         "0xfffffffffffffffe; calls wanted; 8 frames" NET_END, 0, NULL),
+    CASE("fds/call-pipe-full", k_call_pipe, blocking_fd, true,
          "call fds that are a full pipe do not stall the back end",
-         FD_STEPS("SET_VRING_CALL of RX and TX with the write end of a full, blocking pipe; "
-                  "calls wanted; 8 frames"), 0, NULL),
-    CASE("fds/kick-read-by-front-end", k_kick_stolen, blocking_fd,
+         NET_START "SET_VRING_CALL of RX and TX with the write end of a full, blocking pipe; "
+         "calls wanted; 8 frames" NET_END, 0, NULL),
+    CASE("fds/kick-read-by-front-end", k_kick_stolen, blocking_fd, false,
          "a kick eventfd the front end reads too does not stall the back end",
-         FD_STEPS("SET_VRING_KICK of TX with a blocking eventfd; 1500 kicks, each read back "
-                  "by the front end 0 to 150 us later and followed by GET_FEATURES, "
-                  "answered within 2 s"), 0, NULL),
-    CASE("desc/indirect-longer-than-queue", long_split, long_indirect,
+         ANY_START "SET_VRING_KICK 1 with a blocking eventfd; 1500 kicks, each read back by "
+         "the front end 0 to 150 us later and followed by GET_FEATURES, answered within 2 s"
+         ANY_END, 0, NULL),
+    CASE("desc/indirect-longer-than-queue", long_split, long_indirect, false,
          "indirect tables of 48 Mi entries (queue of 256) do not stall the back end",
-         LONG_STEPS("1 GiB sparse memory; 32 heads INDIRECT, len 768 MiB, table entries "
-                    "0 -> 1 -> 0 (device-writable)"), BIT(MFE_F_INDIRECT_DESC),
-         FIX_INDIRECT_BOUND),
-    CASE("desc/packed-indirect-longer-than-queue", long_packed, long_indirect,
+         ANY_START "on 1 GiB of sparse memory; ring 1: 32 heads INDIRECT, len 768 MiB, "
+         "table entries 0 -> 1 -> 0 (device-writable); kick" ANY_END,
+         BIT(MFE_F_INDIRECT_DESC), FIX_INDIRECT_BOUND),
+    CASE("desc/packed-indirect-longer-than-queue", long_packed, long_indirect, true,
          "packed indirect tables of 14 Mi entries (queue of 256) do not stall the back end",
-         LONG_STEPS("256 MiB sparse memory; 32 packed INDIRECT descriptors, len 224 MiB of "
-                    "zeroed entries"), BIT(MFE_F_RING_PACKED) | BIT(MFE_F_INDIRECT_DESC),
-         FIX_INDIRECT_BOUND),
+         NET_START "with INDIRECT_DESC, on 256 MiB of sparse memory; 32 packed INDIRECT "
+         "descriptors, len 224 MiB of zeroed entries; kick" NET_END,
+         BIT(MFE_F_RING_PACKED) | BIT(MFE_F_INDIRECT_DESC), FIX_INDIRECT_BOUND),
 };
 const size_t vhc_cases_hardening_live_n = ARRAY_LEN(vhc_cases_hardening_live);
