@@ -15,6 +15,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/uio.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +73,19 @@ void hl_answers_in_time(struct vhc_ctx *ctx, unsigned ring, const char *after)
     struct vhu_msg q;
     vhu_msg_state(&q, VHU_REQ_GET_VRING_BASE, ring, 0);
     answered_within(ctx, &q, after, false);
+}
+
+void hl_stop_ring(struct vhc_ctx *ctx, unsigned ring)
+{
+    struct vhu_msg q, reply;
+    vhu_msg_state(&q, VHU_REQ_GET_VRING_BASE, ring, 0);
+    VHC_OK(ctx, mfe_request(&ctx->fe, &q, &reply));
+    vhu_msg_close_fds(&reply);
+    VHC_ASSERT(ctx, reply.hdr.size == sizeof reply.u.state && reply.u.state.index == ring,
+               "reply.size", "expected GET_VRING_BASE %u answered with a vring state", ring);
+    vc_accepts_state(ctx, VHU_REQ_SET_VRING_BASE, ring, reply.u.state.num, "vring.base");
+    mfe_note(&ctx->fe, "ring %u stopped at base %u, to start again with another kick fd",
+             ring, reply.u.state.num);
 }
 
 void hl_traffic_after(struct vhc_ctx *ctx)
@@ -203,16 +219,20 @@ static bool give_fd(struct vhc_ctx *ctx, uint32_t req, unsigned ring, int fd)
     return r == VHC_REJ_ACCEPTED || r == VHC_REJ_IGNORED;
 }
 
-/* Kick, then take the kick back after a delay that sweeps 0..STEAL_SPAN_US:
- * some attempts land between the back end's poll() seeing the count and its
- * read(), which then finds it gone (a blocking read sleeps until the next
- * kick).  After each attempt GET_FEATURES must be answered in time: a back
- * end whose datapath sleeps in that read cannot park it.  Our
- * own read must never sleep when the back end was first, so it is
- * preadv2(RWF_NOWAIT) (O_NONBLOCK would be the back end's too: the file
- * description is shared). */
-#define STEALS        1500u
-#define STEAL_SPAN_US 150.0
+/* The front end reads its own kick eventfd: a process of ours sleeps in
+ * read() on it all along, and after each kick we read it too, after a delay
+ * that sweeps 0..STEAL_SPAN_US.  Between the two, kicks vanish between the
+ * back end's poll() seeing the count and its read(), which then finds it
+ * gone (a blocking read sleeps until the next kick; the race is won often
+ * enough that 3000 kicks catch it, checked against a back end that reads
+ * blindly).  After each kick GET_FEATURES must be answered in time: a back
+ * end whose datapath sleeps in that read cannot park it.  Our own read must
+ * never sleep when someone else was first, so it is preadv2(RWF_NOWAIT)
+ * (O_NONBLOCK would be the back end's too: the file description is
+ * shared). */
+#define STEALS        3000u
+#define STEAL_SPAN_US 300.0
+#define STEAL_IDLE_US 100           /* the back end back in poll() before each kick */
 
 static void spin_until(int64_t ns)
 {
@@ -224,8 +244,18 @@ static void spin_until(int64_t ns)
 
 static unsigned kick_and_steal(struct vhc_ctx *ctx, int fd)
 {
+    pid_t pid = fork();
+    VHC_ASSERT(ctx, pid >= 0, "frontend.fork", "fork failed");
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        uint64_t v;
+        for (;;)
+            if (read(fd, &v, sizeof v) < 0 && errno != EINTR)
+                _exit(0);
+    }
     unsigned stolen = 0;
     for (unsigned i = 0; i < STEALS; i++) {
+        usleep(STEAL_IDLE_US);
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         int64_t at = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec +
@@ -243,6 +273,8 @@ static unsigned kick_and_steal(struct vhc_ctx *ctx, int fd)
         if (!answered_within(ctx, &q, "a kick read back by the front end", true))
             break;                  /* closed: the back end gave up on us */
     }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
     return stolen;
 }
 
@@ -275,10 +307,11 @@ static void blocking_fd(struct vhc_ctx *ctx)
         what = "a blocking kick eventfd the front end reads back after each kick";
     }
     if (*k == KICK_STOLEN) {
+        hl_stop_ring(ctx, TXQ);
         if (give_fd(ctx, VHU_REQ_SET_VRING_KICK, TXQ, fd)) {
             unsigned stolen = kick_and_steal(ctx, fd);
-            mfe_note(&ctx->fe, "%u kicks, %u read back by us before the back end", STEALS,
-                     stolen);
+            mfe_note(&ctx->fe, "%u kicks, %u read back by our delayed read (the rest by "
+                     "the back end or our sleeping reader)", STEALS, stolen);
             usleep(SETTLE_US);
         }
     } else if (give_fd(ctx, VHU_REQ_SET_VRING_CALL, 0, fd) &&
@@ -407,8 +440,10 @@ const struct vhc_case vhc_cases_hardening_live[] = {
          "calls wanted; 8 frames" NET_END, 0, NULL),
     CASE("fds/kick-read-by-front-end", k_kick_stolen, blocking_fd, false,
          "a kick eventfd the front end reads too does not stall the back end",
-         ANY_START "SET_VRING_KICK 1 with a blocking eventfd; 1500 kicks, each read back by "
-         "the front end 0 to 150 us later and followed by GET_FEATURES, answered within 2 s"
+         ANY_START "ring 1 stopped (GET/SET_VRING_BASE); SET_VRING_KICK 1 with a blocking "
+         "eventfd that a front-end process reads in a loop; 3000 kicks, each also read "
+         "by the front end 0 to 300 us later and followed by GET_FEATURES, answered "
+         "within 2 s"
          ANY_END, 0, NULL),
     CASE("desc/indirect-longer-than-queue", long_split, long_indirect, false,
          "indirect tables of 48 Mi entries (queue of 256) do not stall the back end",

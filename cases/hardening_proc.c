@@ -115,6 +115,7 @@ static void kick_no_spin(struct vhc_ctx *ctx)
     const enum kick_kind *k = ctx->c->variant;
     need_pgid(ctx);
     vc_start(ctx, NULL, false);
+    hl_stop_ring(ctx, KICKQ);           /* so the hostile kick starts it */
     usleep(100 * 1000);
     double base = cores_over(ctx, BASE_MS);
     int fd = hostile_kick(ctx, *k);
@@ -231,9 +232,9 @@ static const enum kick_kind k_memfd = KICK_MEMFD;
 #define SPIN_RULE "vhost-user.rst, SET_VRING_KICK: the kick fd is an eventfd the back end " \
     "waits on; one that is always ready (a pipe whose writer is gone, a regular file) may " \
     "be refused, or the ring stopped, but must not make the back end wake in a loop"
-#define SPIN_STEPS(what) "QEMU init and start; back end CPU over 600 ms; SET_VRING_KICK 1 " \
-    "with " what " (any outcome); back end CPU over 1200 ms at most 0.3 cores above the " \
-    "first; new connection served"
+#define SPIN_STEPS(what) "QEMU init and start; ring 1 stopped (GET/SET_VRING_BASE); back " \
+    "end CPU over 600 ms; SET_VRING_KICK 1 with " what " (any outcome); back end CPU over " \
+    "1200 ms at most 0.3 cores above the first; new connection served"
 
 const struct vhc_case vhc_cases_hardening_proc[] = {
     { .id = "hardening/fds/kick-pipe-eof-no-spin", .variant = &k_pipe,
