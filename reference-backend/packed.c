@@ -45,8 +45,8 @@ static void advance(uint16_t *pos, bool *wrap, uint32_t n, uint32_t num)
 static bool walk_table(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *io,
                        bool write, const struct pdesc *d, uint64_t *total)
 {
-    if (d->len == 0 || d->len % 16)
-        return false;
+    if (d->len == 0 || d->len % 16 || d->len / 16 > v->num)
+        return false;           /* longer than the queue: virtio 1.1 2.7.17 */
     const struct pdesc *tab = ref_xlate_one(m, &v->dp.hint, d->addr, d->len);
     if (!tab)
         return false;

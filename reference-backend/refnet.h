@@ -24,6 +24,12 @@
  * In --mode switch another port's workers never touch this port's rings or
  * memory (they queue heap copies into its inbox), so parking this port's own
  * workers is still all a change needs (switch.h explains).
+ *
+ * Guest memory is the front end's, and so is its size: only workers ever
+ * dereference it (the control thread translates addresses, never reads
+ * through them), each with a recovery point for the SIGBUS a shrunk file
+ * raises (fault.h).  No fd the front end gave us is read or written in a way
+ * that can sleep (fdio.c), so parking always ends (worker.c).
  */
 #ifndef REFNET_H
 #define REFNET_H
@@ -224,7 +230,8 @@ extern const struct ref_handler_row ref_handlers[VHU_REQ_MAX];
 int ref_tap_open(struct ref_opts *o);
 void ref_tap_close(struct ref_opts *o);
 
-/* ---- logging (main.c) ---- */
+/* ---- logging (main.c), time (fwd.c) ---- */
+int64_t ref_now_ms(void);          /* CLOCK_MONOTONIC, ms */
 void ref_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -48,8 +48,9 @@ static bool walk(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *
         struct sdesc d;
         ref_desc_copy(&d, &tab[i]);
         if (d.flags & REF_DESC_F_INDIRECT) {
-            if (indirect || (d.flags & REF_DESC_F_NEXT) || d.len == 0 || d.len % 16)
-                return false;
+            if (indirect || (d.flags & REF_DESC_F_NEXT) || d.len == 0 || d.len % 16 ||
+                d.len / 16 > v->num)
+                return false;           /* longer than the queue: virtio 1.1 2.6.5.3.1 */
             tab = ref_xlate_one(m, &v->dp.hint, d.addr, d.len);
             if (!tab)
                 return false;

@@ -22,7 +22,7 @@ main=(cmake gcc make pkg-config libglib2.0-dev libedit-dev procps util-linux)
 #   scripts/valgrind-suite.sh
 # - libxml2-utils (xmllint), chromium (headless, ~290 MB): the reports'
 #   checks in tests/report
-tests=(check libsubunit-dev socat perl python3
+tests=(check libsubunit-dev socat perl
        dpdk dpdk-dev qemu-system-common
        qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
        clang libclang-rt-14-dev valgrind
