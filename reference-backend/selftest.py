@@ -215,7 +215,7 @@ def neg_cases(sock):
     efd = os.eventfd(0)
     check(ack(c, SET_VRING_CALL, u64(200), [efd]) == 1, "SET_VRING_CALL index 200 with fd: nack")
     check(ack(c, SET_FEATURES, u64(1 << 0)) == 1, "SET_FEATURES with CSUM (not offered): nack")
-    check(ack(c, SET_PROTOCOL_FEATURES, u64(1 << 1)) == 1, "SET_PROTOCOL_FEATURES LOG_SHMFD: nack")
+    check(ack(c, SET_PROTOCOL_FEATURES, u64(1 << 8)) == 1, "SET_PROTOCOL_FEATURES PAGEFAULT: nack")
     check(ack(c, 20, u64(1500)) == 1, "NET_SET_MTU (gated, not negotiated): nack")
     check(ack(c, SET_VRING_ENABLE, state(0, 2)) == 1, "SET_VRING_ENABLE num 2: nack")
     # memory
