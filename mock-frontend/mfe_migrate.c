@@ -48,10 +48,20 @@ int mfe_set_log_base(struct mfe *f, const struct mfe_log *l, uint64_t *ack)
     *ack = 0;
     if (!shmfd)
         return mfe_send(f, &m);     /* QEMU reads nothing back then */
-    int rc = mfe_request(f, &m, &r);
+    /* QEMU reads the reply with any size and checks only that it answers
+     * SET_LOG_BASE (DPDK sends none, libvhost-user a u64): so do we */
+    int rc = mfe_send(f, &m);
+    if (rc == 0)
+        rc = mfe_recv(f, &r);
     if (rc < 0)
         return rc;
     vhu_msg_close_fds(&r);
+    if (r.hdr.request != VHU_REQ_SET_LOG_BASE || !(r.hdr.flags & VHU_FLAG_REPLY)) {
+        snprintf(f->err, sizeof f->err, "SET_LOG_BASE: answered by %s (flags 0x%x)",
+                 vhu_req_name(VHU_CH_FRONT, r.hdr.request), r.hdr.flags);
+        f->err_rule = "reply.request";
+        return MFE_ERR_REPLY;
+    }
     if (r.hdr.size == 8)
         *ack = r.u.u64;
     return 0;
