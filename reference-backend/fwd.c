@@ -213,6 +213,7 @@ void ref_fwd_drop_pending(struct ref_worker *w)
 
 int ref_fwd_burst(struct ref_worker *w)
 {
+    ref_rarp_burst(w);
     int a = w->tx ? tx_burst(w) : 0;
     int b = 0;
     if (w->rx && w->port_fd >= 0)

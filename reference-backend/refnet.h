@@ -146,9 +146,13 @@ struct ref_vring {
     bool packed;                /* layout the pointers were translated for */
     /* translated ring parts, valid while started */
     void *desc, *avail, *used;
+    /* dirty logging of this ring's writes (dirty_log.h), NULL while off */
+    const struct ref_vlog *vlog;
     struct ref_vq dp;
 };
 
+struct ref_vlog;
+struct ref_dlog;
 struct ref_session;
 void ref_vring_init(struct ref_vring *v, unsigned index);
 /* Closes the ring's fds and returns it to its initial state. */
@@ -179,6 +183,9 @@ struct ref_session {
     struct ref_mem mem;
     struct ref_vring rings[REF_MAX_RINGS];
     struct ref_dp *dp;                          /* datapath workers (dp.h) */
+    struct ref_dlog *dlog;                      /* SET_LOG_BASE's log, or NULL */
+    bool rarp_pending;                          /* SEND_RARP not yet sent (rarp.c) */
+    uint8_t rarp_mac[6];
     char why[REF_WHY_MAX];                      /* reason of the last failure */
 };
 

@@ -53,5 +53,7 @@ struct ref_dp {
 int ref_fwd_burst(struct ref_worker *w);
 /* The switch frame held for RX room is dropped (counted on the RX ring). */
 void ref_fwd_drop_pending(struct ref_worker *w);
+/* rarp.c: send the frame SEND_RARP asked for, once there is room. */
+void ref_rarp_burst(struct ref_worker *w);
 
 #endif

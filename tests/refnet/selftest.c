@@ -179,8 +179,8 @@ static void neg_rings_and_features(struct conn *c)
     close(efd);
     check(ack_u64(c, REQ_SET_FEATURES, 1ull << 0, NULL, 0) == 1,
           "SET_FEATURES with CSUM (not offered): nack");
-    check(ack_u64(c, REQ_SET_PROTOCOL_FEATURES, 1ull << 1, NULL, 0) == 1,
-          "SET_PROTOCOL_FEATURES LOG_SHMFD: nack");
+    check(ack_u64(c, REQ_SET_PROTOCOL_FEATURES, 1ull << 8, NULL, 0) == 1,
+          "SET_PROTOCOL_FEATURES PAGEFAULT (not offered): nack");
     check(ack_u64(c, REQ_NET_SET_MTU, 1500, NULL, 0) == 1,
           "NET_SET_MTU (gated, not negotiated): nack");
     check(ack_state(c, REQ_SET_VRING_ENABLE, 0, 2) == 1, "SET_VRING_ENABLE num 2: nack");
