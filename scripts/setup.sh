@@ -13,6 +13,9 @@ packages=(cmake gcc make pkg-config libglib2.0-dev check libsubunit-dev socat
           dpdk dpdk-dev qemu-system-common perl python3 procps util-linux
           libxml2-utils chromium libedit-dev
           clang libclang-rt-14-dev valgrind
+          # OVS-DPDK peer (tests/peer/ovs-dpdk.sh): OVS 3.1 on DPDK 22.11; the script
+          # runs its own ovsdb-server and ovs-vswitchd-dpdk, no system OVS service
+          openvswitch-switch-dpdk
           qemu-system-x86 linux-image-amd64 busybox-static cpio kmod)
 missing=()
 for p in "${packages[@]}"; do
