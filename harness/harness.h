@@ -43,6 +43,7 @@ struct vhc_expect {
     char id[128];
     int mode;                  /* enum vhc_mode, or -1 for both */
     enum vhc_verdict verdict;  /* fail, timeout or crash */
+    char rule[128];            /* "fail:RULE": only a failure of this rule; "" = any */
     char reason[256];
     unsigned line;             /* where it was written */
 };
@@ -52,13 +53,20 @@ struct vhc_expectations {
     size_t n;
 };
 
-/* Parse lines "CASE-ID[@server|@client] VERDICT reason..." with '#' comments
- * and blank lines.  Returns 0, or -1 with a message in err ("FILE:LINE: ..."). */
+/* Parse lines "CASE-ID[@server|@client] VERDICT[:RULE] reason..." with '#'
+ * comments and blank lines; ":RULE" only after fail.  Returns 0, or -1 with a
+ * message in err ("FILE:LINE: ..."). */
 int vhc_expect_parse(FILE *in, const char *name, struct vhc_expectations *out,
                      char *err, size_t errlen);
 /* the entry for id in mode (a mode-specific line wins), or NULL */
 const struct vhc_expect *vhc_expect_find(const struct vhc_expectations *e,
                                          const char *id, enum vhc_mode mode);
+/* the entry that covers result r of id in mode: vhc_expect_find's, unless it
+ * names a rule and r is not a failure of that rule (then NULL: a timing-
+ * dependent failure recorded by its rule hides no other failure, and a pass
+ * is a plain pass) */
+const struct vhc_expect *vhc_expect_match(const struct vhc_expectations *e, const char *id,
+                                          enum vhc_mode mode, const struct vhc_result *r);
 void vhc_expect_free(struct vhc_expectations *e);
 
 /* ---- TAP 14 (tap.c) ---- */

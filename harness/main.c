@@ -47,7 +47,7 @@ static const char usage_run[] =
     "  --socket PATH             use a back end that is already running\n"
     "  --mode server|client      the back end's side of the socket (default server)\n"
     "  --filter GLOB             only cases whose id matches (repeatable: any)\n"
-    "  --expect FILE             known failures: 'CASE[@mode] VERDICT reason' lines\n"
+    "  --expect FILE             known failures: 'CASE[@mode] VERDICT[:RULE] reason'\n"
     "  --tap FILE                also write the TAP to FILE\n"
     "  --junit FILE              also write JUnit XML to FILE\n"
     "  --html FILE               also write an HTML report to FILE\n"

@@ -646,7 +646,7 @@ static void record_nth(struct run *run, size_t i, struct vhc_result *r)
     const struct vhc_case *c = nth_case(run, i, id, sizeof id);
     struct vhc_tap_item it = {
         .n = (unsigned)i + 1, .id = id, .mode = run->o->mode, .r = r,
-        .spec = c->rule, .expect = vhc_expect_find(&run->expect, c->id, run->o->mode),
+        .spec = c->rule, .expect = vhc_expect_match(&run->expect, c->id, run->o->mode, r),
     };
     emit(run, &it);
     progress(run, &it);

@@ -22,11 +22,12 @@ main=(cmake gcc make pkg-config libglib2.0-dev libedit-dev procps util-linux)
 #   scripts/valgrind-suite.sh
 # - libxml2-utils (xmllint), chromium (headless, ~290 MB): the reports'
 #   checks in tests/report
+# - openvswitch-switch-dpdk: the OVS-DPDK peer (tests/peer/ovs-dpdk.sh)
 tests=(check libsubunit-dev socat perl
        dpdk dpdk-dev qemu-system-common
        qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
        clang libclang-rt-14-dev valgrind
-       libxml2-utils chromium)
+       libxml2-utils chromium openvswitch-switch-dpdk)
 
 case $what in
 main) packages=("${main[@]}") ;;

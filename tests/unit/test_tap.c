@@ -302,6 +302,8 @@ START_TEST(expect_errors)
         { "a\n", "x.txt:1: missing verdict (fail, timeout or crash)" },
         { "a@qemu fail\n", "x.txt:1: mode after '@' must be server or client" },
         { "a fail\na fail again\n", "x.txt:2: case listed twice" },
+        { "a crash:datapath.loss x\n", "x.txt:1: only fail takes a rule (fail:RULE)" },
+        { "a fail: x\n", "x.txt:1: bad rule after 'fail:'" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct vhc_expectations e = { 0 };
@@ -310,6 +312,36 @@ START_TEST(expect_errors)
         ck_assert_str_eq(err, bad[i].err);
         vhc_expect_free(&e);
     }
+}
+END_TEST
+
+/* fail:RULE covers a failure of that rule only; anything else is reported
+ * as if the line were not there */
+START_TEST(expect_rule)
+{
+    struct vhc_expectations e = { 0 };
+    char err[256] = "";
+    ck_assert_int_eq(parse_text("d/x fail:datapath.loss drops at start\nd/y fail any rule\n",
+                                &e, err, sizeof err), 0);
+    const struct vhc_expect *x = vhc_expect_find(&e, "d/x", VHC_MODE_SERVER);
+    ck_assert_ptr_nonnull(x);
+    ck_assert_int_eq(x->verdict, VHC_FAIL);
+    ck_assert_str_eq(x->rule, "datapath.loss");
+    ck_assert_str_eq(x->reason, "drops at start");
+    struct vhc_result loss = { .verdict = VHC_FAIL }, other = loss, pass = { .verdict = VHC_PASS },
+                      crash = { .verdict = VHC_CRASH };
+    strcpy(loss.rule, "datapath.loss");
+    strcpy(other.rule, "datapath.integrity");
+    ck_assert_ptr_eq(vhc_expect_match(&e, "d/x", VHC_MODE_SERVER, &loss), x);
+    ck_assert_ptr_null(vhc_expect_match(&e, "d/x", VHC_MODE_SERVER, &other));
+    ck_assert_ptr_null(vhc_expect_match(&e, "d/x", VHC_MODE_SERVER, &pass));
+    ck_assert_ptr_null(vhc_expect_match(&e, "d/x", VHC_MODE_SERVER, &crash));
+    /* a line without a rule matches as before, a pass included (TODO bonus) */
+    const struct vhc_expect *y = vhc_expect_find(&e, "d/y", VHC_MODE_CLIENT);
+    ck_assert_str_eq(y->rule, "");
+    ck_assert_ptr_eq(vhc_expect_match(&e, "d/y", VHC_MODE_CLIENT, &other), y);
+    ck_assert_ptr_eq(vhc_expect_match(&e, "d/y", VHC_MODE_CLIENT, &pass), y);
+    vhc_expect_free(&e);
 }
 END_TEST
 
@@ -331,6 +363,7 @@ static Suite *tap_suite(void)
     tcase_add_test(t, expect_good);
     tcase_add_test(t, expect_mode_line_wins);
     tcase_add_test(t, expect_errors);
+    tcase_add_test(t, expect_rule);
     suite_add_tcase(s, t);
     return s;
 }
