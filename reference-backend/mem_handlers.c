@@ -101,13 +101,27 @@ REF_HANDLER(get_max_mem_slots)
     return 0;
 }
 
-/* Appending leaves existing mappings (and so ring pointers) untouched. */
+/* Appending leaves existing mappings (and so ring pointers) untouched.
+ * QEMU runs one vhost device per queue pair and each keeps its own list of
+ * what the back end holds, so with several pairs the same region is added
+ * once per device (hw/virtio/vhost-user.c: ADD_MEM_REG is not a "one time"
+ * request): a region equal to one held is counted, not mapped again.  A
+ * different region that overlaps one held is refused. */
 REF_HANDLER(add_mem_reg)
 {
     (void)reply;
+    const struct vhu_region *in = &m->u.mem_reg.region;
+    int idx = ref_mem_find(&s->mem, in);
+    if (idx >= 0 && s->mem.r[idx].mmap_offset == in->mmap_offset) {
+        s->mem.r[idx].adds++;
+        return 0;
+    }
     if (s->mem.n >= REF_MAX_MEM_SLOTS)
         return ref_fail(s, "mem.slots: all %u memory slots are in use", REF_MAX_MEM_SLOTS);
-    return mem_append(s, &s->mem, &m->u.mem_reg.region, m->fds[0]);
+    if (mem_append(s, &s->mem, in, m->fds[0]) < 0)
+        return -1;
+    s->mem.r[s->mem.n - 1].adds = 1;
+    return 0;
 }
 
 static int region_in_use(struct ref_session *s, unsigned idx)
@@ -134,6 +148,10 @@ REF_HANDLER(rem_mem_reg)
     if (idx < 0)
         return ref_fail(s, "mem.region.unknown: no region gpa 0x%" PRIx64 " size 0x%" PRIx64
                         " uaddr 0x%" PRIx64, in->gpa, in->size, in->uaddr);
+    if (s->mem.r[idx].adds > 1) {   /* another vhost device still names it */
+        s->mem.r[idx].adds--;
+        return 0;
+    }
     if (region_in_use(s, (unsigned)idx) < 0)
         return -1;
     disarm_all(s);

@@ -70,6 +70,7 @@ struct ref_region {
     void *map;          /* what mmap returned */
     size_t map_len;     /* size + delta */
     uint64_t delta;     /* mmap_offset - the page-aligned offset mapped */
+    unsigned adds;      /* ADD_MEM_REGs that named it (QEMU's vhost devices each add it) */
 };
 
 struct ref_mem {
