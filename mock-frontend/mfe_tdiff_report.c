@@ -91,12 +91,36 @@ static size_t pair_changes(struct edit *e, size_t n)
 
 /* ---- printing ---- */
 
+/* The line as shown: the request's number "(18)" and the flag names
+ * "[v1,REPLY]" dropped, which the hex already says, so more payload fits. */
+static void compact(const char *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    bool in_name = true;
+    while (*s && n + 1 < cap) {
+        if (in_name && *s == '(' && s[1] >= '0' && s[1] <= '9' && strchr(s, ')')) {
+            s = strchr(s, ')') + 1;
+            in_name = false;
+            continue;
+        }
+        if (strncmp(s, "flags=0x", 8) == 0) {
+            while (*s && *s != '[' && *s != ' ' && n + 1 < cap)
+                buf[n++] = *s++;
+            if (*s == '[' && strchr(s, ']'))
+                s = strchr(s, ']') + 1;
+            continue;
+        }
+        buf[n++] = *s++;
+    }
+    buf[n] = '\0';
+}
+
 static void cell(FILE *out, const struct mfe_tdiff_line *l, unsigned w)
 {
-    char buf[4096];
-    int n = l ? (l->seq ? snprintf(buf, sizeof buf, "%04u %s", l->seq, l->norm)
-                        : snprintf(buf, sizeof buf, "%s", l->norm))
-              : snprintf(buf, sizeof buf, "%s", "");
+    char text[4096], buf[4200];
+    compact(l ? l->norm : "", text, sizeof text);
+    int n = l && l->seq ? snprintf(buf, sizeof buf, "%04u %s", l->seq, text)
+                        : snprintf(buf, sizeof buf, "%s", text);
     if (n < 0)
         n = 0;
     if ((unsigned)n > w) {
