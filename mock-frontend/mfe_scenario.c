@@ -192,7 +192,8 @@ static int start(struct play *p, enum mfe_start_kind kind)
                                 .bases = kind == MFE_START_RESUME ? p->bases : NULL };
     if (kind == MFE_START_BOOT && p->have_memory)
         mfe_qemu_fresh_rings(p->f);   /* a new driver: new rings */
-    mfe_play_traffic_reset(p->traffic);
+    if (kind != MFE_START_RESUME)   /* a resumed guest carries on with its rings */
+        mfe_play_traffic_reset(p->traffic);
     int rc = mfe_qemu_start(p->f, &o);
     p->have_memory = p->have_memory || p->f->mem.nregions > 0;
     return rc;
