@@ -168,6 +168,23 @@ static void print_edit(FILE *out, const struct edit *e, const struct mfe_tdiff_l
     }
 }
 
+/* "@@ expected line X, actual line Y @@" for the first difference from i
+ * on; a side that lacks the line says '-'. */
+static void hunk_header(FILE *out, const struct edit *e, size_t i, size_t n,
+                        const struct mfe_tdiff_log *w, const struct mfe_tdiff_log *g)
+{
+    while (i < n && e[i].op == OP_SAME)
+        i++;
+    if (i == n)
+        return;
+    char a[16] = "-", b[16] = "-";
+    if (e[i].op != OP_GOT)
+        snprintf(a, sizeof a, "%u", w->v[e[i].a].lineno);
+    if (e[i].op != OP_WANT)
+        snprintf(b, sizeof b, "%u", g->v[e[i].b].lineno);
+    fprintf(out, "@@ expected line %s, actual line %s @@\n", a, b);
+}
+
 /* Every difference with o->context equal lines around it; adjacent ones
  * share a hunk. */
 static void print_hunks(FILE *out, const struct edit *e, size_t n,
@@ -187,12 +204,8 @@ static void print_hunks(FILE *out, const struct edit *e, size_t n,
     for (size_t i = 0; i < n; i++) {
         if (!show[i])
             continue;
-        if (i == 0 || !show[i - 1]) {
-            const struct mfe_tdiff_line *a = e[i].op == OP_GOT ? NULL : &w->v[e[i].a];
-            const struct mfe_tdiff_line *b = e[i].op == OP_WANT ? NULL : &g->v[e[i].b];
-            fprintf(out, "@@ expected line %u, actual line %u @@\n", a ? a->lineno : 0,
-                    b ? b->lineno : 0);
-        }
+        if (i == 0 || !show[i - 1])
+            hunk_header(out, e, i, n, w, g);
         print_edit(out, &e[i], w, g, cw);
     }
     free(show);
