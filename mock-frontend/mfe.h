@@ -227,8 +227,8 @@ enum mfe_start_kind {
                            (b1 19-45): net sends the profile's
                            enable_rounds_before_start first */
     MFE_START_REBIND,   /* the driver binds again after a guest reset (c1
-                           53-77): enable_rounds_before_rebind, fresh rings,
-                           bases 0 */
+                           53-77): enable_rounds_before_rebind, bases 0; its
+                           new rings: mfe_qemu_fresh_rings first */
     MFE_START_RESUME,   /* cont, set_link on, a reconnect (d1 62-82): no
                            guest rounds, the same rings, the saved bases */
     MFE_START_FIRMWARE, /* the firmware drives the device (blk: SeaBIOS, e2

@@ -193,8 +193,8 @@ static int prepare_memory(struct mfe *f, const struct start *s)
         uint64_t size = (uint64_t)mfe_qemu_profile(f)->mem_mb << 20;
         if (mfe_mem_create(&f->mem, size, MFE_LAYOUT_QEMU, 2) < 0)
             return mfe_q_usage(f, "guest memory: memfd_create/mmap failed");
-    } else if (o->kind == MFE_START_REBIND || o->kind == MFE_START_FIRMWARE) {
-        mfe_qemu_fresh_rings(f);   /* a new driver allocates new rings */
+    } else if (o->kind == MFE_START_FIRMWARE) {
+        mfe_qemu_fresh_rings(f);   /* its own rings, in the legacy layout */
     }
     unsigned align = o->kind == MFE_START_FIRMWARE
                          ? mfe_qemu_device(f)->firmware_used_align : 64;

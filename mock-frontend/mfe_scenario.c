@@ -190,7 +190,7 @@ static int start(struct play *p, enum mfe_start_kind kind)
 {
     struct mfe_start_opts o = { .reuse_memory = p->have_memory, .kind = kind,
                                 .bases = kind == MFE_START_RESUME ? p->bases : NULL };
-    if (kind == MFE_START_BOOT && p->have_memory)
+    if ((kind == MFE_START_BOOT || kind == MFE_START_REBIND) && p->have_memory)
         mfe_qemu_fresh_rings(p->f);   /* a new driver: new rings */
     if (kind != MFE_START_RESUME)   /* a resumed guest carries on with its rings */
         mfe_play_traffic_reset(p->traffic);
