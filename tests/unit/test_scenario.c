@@ -267,6 +267,27 @@ START_TEST(scenario_tables)
 }
 END_TEST
 
+/* The recordings' kills ("# t=... host: kill"), which replay repeats. */
+START_TEST(trace_kills)
+{
+    static const struct { const char *trace; uint64_t killed; } rows[] = {
+        { "d1_reconnect_client", 1u << 2 }, { "d4_disconnect_noreconnect", 1u << 2 },
+        { "b1_boot", 0 }, { "a1_init_client", 0 },
+    };
+    for (unsigned i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char path[512], err[300];
+        fixture_path(path, sizeof path, rows[i].trace);
+        struct mfe_trace t;
+        ck_assert_msg(mfe_trace_load(&t, path, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(t.killed_before == rows[i].killed, "%s: 0x%llx", rows[i].trace,
+                      (unsigned long long)t.killed_before);
+        ck_assert_int_eq(mfe_trace_killed_before(&t, 2), rows[i].killed != 0);
+        ck_assert(!mfe_trace_killed_before(&t, 1));
+        mfe_trace_free(&t);
+    }
+}
+END_TEST
+
 /* A scenario the device does not have is refused before anything is sent. */
 START_TEST(scenario_device_refused)
 {
@@ -402,6 +423,7 @@ static Suite *scenario_suite(void)
                         sizeof trace_cases / sizeof trace_cases[0]);
     tcase_add_test(tr, scenario_tables);
     tcase_add_test(tr, scenario_device_refused);
+    tcase_add_test(tr, trace_kills);
     suite_add_tcase(s, tr);
     TCase *td = tcase_create("tdiff");
     tcase_add_loop_test(td, tdiff_edits, 0, sizeof edits / sizeof edits[0]);
