@@ -62,7 +62,8 @@ static void record_msg(struct mfe *f, const struct vhu_msg *m, bool from_backend
     char *line = next_line(f);
     int n = snprintf(line, MFE_LINE, "%04u %s ", ++f->seq, from_backend ? "B->F" : "F->B");
     bool is_reply = (m->hdr.flags & VHU_FLAG_REPLY) != 0;
-    vhu_format(line + n, MFE_LINE - (size_t)n, VHU_CH_FRONT, m, is_reply);
+    vhu_format_dev(line + n, MFE_LINE - (size_t)n, VHU_CH_FRONT, mfe_qemu_device(f)->dev, m,
+                   is_reply);
     trace_line(f, line);
 }
 
