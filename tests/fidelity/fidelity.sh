@@ -46,7 +46,7 @@ t=$(mktemp -d /tmp/vhc-fid.XXXXXX)
 proxy_pid=
 cleanup() {
     [[ -n $proxy_pid ]] && kill "$proxy_pid" 2> /dev/null && wait "$proxy_pid" 2> /dev/null
-    rm -rf "$t"
+    rm -rf "$t" "/var/run/dpdk/vhcfid-$trace-$$"   # our testpmd's runtime files
 }
 trap cleanup EXIT
 
@@ -54,7 +54,7 @@ trap cleanup EXIT
 # the other $RUN files live in $t, DPDK gets its own runtime directory
 cmd=${backend//"$be_sock"/\{socket\}}
 cmd=${cmd//\$RUN/$t}
-cmd=${cmd//--file-prefix qemuprobe/--file-prefix vhcfid-$trace}
+cmd=${cmd//--file-prefix qemuprobe/--file-prefix vhcfid-$trace-$$}
 [[ $cmd == *"$t/disk.img"* ]] && truncate -s 64M "$t/disk.img"
 [[ $cmd == *"$t/share"* ]] && mkdir -p "$t/share"
 
