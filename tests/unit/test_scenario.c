@@ -303,6 +303,165 @@ START_TEST(scenario_device_refused)
 }
 END_TEST
 
+/* ---- a generic back end: what no trace shows ---- */
+
+/* Answers every request (net features, MQ, REPLY_ACK, CONFIGURE_MEM_SLOTS,
+ * STATUS; 2 queue pairs) and keeps the requests it got, per connection. */
+struct generic {
+    int sock, peer;
+    pthread_t th;
+    bool running;
+    uint32_t req[1024];
+    uint32_t val[1024], num[1024];   /* u64 low word (a ring index), high (state num) */
+    unsigned n, conn_start[4], conns;
+};
+
+static void *generic_serve(void *arg)
+{
+    struct generic *g = arg;
+    struct vhu_msg m;
+    while (vhu_recv(g->sock, &m, 3000, NULL) == VHU_IO_OK) {
+        if (g->n < 1024) {
+            g->req[g->n] = m.hdr.request;
+            g->val[g->n] = m.hdr.size == 8 ? (uint32_t)m.u.u64 : 0;
+            g->num[g->n++] = m.hdr.size == 8 ? (uint32_t)(m.u.u64 >> 32) : 0;
+        }
+        vhu_msg_close_fds(&m);
+        if (!owes_reply(&m))
+            continue;
+        struct vhu_msg r;
+        uint64_t v = 0;
+        switch (m.hdr.request) {
+        case VHU_REQ_GET_FEATURES: v = 0x170400000ull | 1ull << 15; break;  /* + MQ, MRG */
+        case VHU_REQ_GET_PROTOCOL_FEATURES:
+            v = 1ull << VHU_PF_MQ | 1ull << VHU_PF_REPLY_ACK |
+                1ull << VHU_PF_CONFIGURE_MEM_SLOTS | 1ull << VHU_PF_STATUS;
+            break;
+        case VHU_REQ_GET_QUEUE_NUM: v = 2; break;
+        case VHU_REQ_GET_MAX_MEM_SLOTS: v = 32; break;
+        default: break;
+        }
+        vhu_msg_u64(&r, m.hdr.request, v);
+        if (m.hdr.request == VHU_REQ_GET_VRING_BASE)
+            vhu_msg_state(&r, m.hdr.request, m.u.state.index, 0);
+        r.hdr.flags = VHU_VERSION | VHU_FLAG_REPLY;
+        vhu_send(g->sock, &r);
+    }
+    return NULL;
+}
+
+static int generic_start(void *arg)
+{
+    struct generic *g = arg;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return -1;
+    g->sock = sv[0];
+    g->peer = sv[1];
+    if (g->conns < 4)
+        g->conn_start[g->conns++] = g->n;
+    g->running = pthread_create(&g->th, NULL, generic_serve, g) == 0;
+    return g->running ? 0 : -1;
+}
+
+static int generic_kill(void *arg)
+{
+    struct generic *g = arg;
+    shutdown(g->sock, SHUT_RDWR);
+    pthread_join(g->th, NULL);
+    close(g->sock);
+    g->running = false;
+    return 0;
+}
+
+static int generic_open(void *arg, struct mfe *f)
+{
+    struct generic *g = arg;
+    f->sock = g->peer;
+    return 0;
+}
+
+/* how many of req in requests [from, to) */
+static unsigned count(const struct generic *g, uint32_t req, unsigned from, unsigned to)
+{
+    unsigned n = 0;
+    for (unsigned i = from; i < to && i < g->n; i++)
+        n += g->req[i] == req;
+    return n;
+}
+
+static unsigned find(const struct generic *g, uint32_t req, unsigned from)
+{
+    while (from < g->n && g->req[from] != req)
+        from++;
+    return from;
+}
+
+/* Two pairs with CONFIGURE_MEM_SLOTS: each vhost device adds the regions
+ * its connection does not hold (2 + 2 at boot), none on a resume, all again
+ * after a reconnect; the reconnect sends one enable round per pair, each
+ * right before that pair's SET_FEATURES; a host stop nothing after the
+ * rings. */
+START_TEST(two_pairs_mem_slots)
+{
+    static struct generic g;
+    memset(&g, 0, sizeof g);
+    ck_assert_int_eq(generic_start(&g), 0);
+    struct mfe f;
+    mfe_init(&f, 2000);
+    f.profile = mfe_profile_find("qemu-7.2");
+    f.device = mfe_device_of(VHU_DEV_NET);
+    static const struct mfe_step steps[] = {
+        { MFE_STEP_INIT, 0, "init" }, { MFE_STEP_START, MFE_START_BOOT, "boot" },
+        { MFE_STEP_STOP, MFE_STOP_HOST, "stop" }, { MFE_STEP_START, MFE_START_RESUME, "cont" },
+        { MFE_STEP_TRAFFIC, 0, "traffic" },
+        { MFE_STEP_KILL, 0, "kill" }, { MFE_STEP_RESTART, 0, "restart" },
+        { MFE_STEP_RECONNECT, 0, "reconnect" }, { MFE_STEP_QUIT, 0, "quit" },
+        { MFE_STEP_END, 0, NULL },
+    };
+    const struct mfe_scenario sc = { "t", "t", "t", MFE_DEV_BIT(VHU_DEV_NET), true, steps };
+    struct mfe_play_hooks h = { .arg = &g, .open = generic_open, .kill = generic_kill,
+                                .restart = generic_start, .traffic = dry_traffic };
+    struct mfe_play_opts o = { .queues = 2, .down_ms = 1 };
+    struct mfe_play_stats st;
+    int rc = mfe_play_run(&f, &sc, &o, &h, &st);
+    ck_assert_msg(rc == 0, "%s", mfe_error(&f));
+    mfe_close(&f);
+    generic_kill(&g);
+    ck_assert_uint_eq(g.conns, 2);
+    unsigned second = g.conn_start[1];
+    unsigned stop = find(&g, VHU_REQ_GET_VRING_BASE, 0);
+    unsigned cont = find(&g, VHU_REQ_SET_FEATURES, stop);
+    ck_assert_uint_eq(count(&g, VHU_REQ_ADD_MEM_REG, 0, stop), 4);   /* 2 devices x 2 */
+    ck_assert_uint_eq(count(&g, VHU_REQ_ADD_MEM_REG, stop, second), 0);
+    ck_assert_uint_eq(count(&g, VHU_REQ_ADD_MEM_REG, second, g.n), 4);
+    ck_assert_uint_eq(count(&g, VHU_REQ_REM_MEM_REG, 0, g.n), 0);
+    ck_assert_uint_eq(count(&g, VHU_REQ_SET_MEM_TABLE, 0, g.n), 0);
+    /* the host stop: 4 GET_VRING_BASE, the status reset, no enable round
+     * until cont's own restore of each pair */
+    ck_assert_uint_eq(count(&g, VHU_REQ_SET_VRING_ENABLE, stop, cont), 2);
+    ck_assert_uint_eq(count(&g, VHU_REQ_GET_VRING_BASE, stop, cont), 4);
+    /* after the reconnect: init (no enable), then per pair 2 enables then
+     * its SET_FEATURES */
+    unsigned f0 = find(&g, VHU_REQ_SET_FEATURES, second);
+    unsigned f1 = find(&g, VHU_REQ_SET_FEATURES, f0 + 1);
+    ck_assert_uint_lt(f1, g.n);
+    ck_assert_uint_eq(count(&g, VHU_REQ_SET_VRING_ENABLE, second, f0), 2);
+    ck_assert_uint_eq(g.req[f0 - 1], VHU_REQ_SET_VRING_ENABLE);
+    ck_assert_uint_eq(count(&g, VHU_REQ_SET_VRING_ENABLE, f0, f1), 2);
+    ck_assert_uint_eq(g.req[f1 - 1], VHU_REQ_SET_VRING_ENABLE);
+    ck_assert_uint_eq(g.val[f1 - 1] & 0xff, 3);    /* ring 3 */
+    /* each ring resumed from its used index (dry traffic: 9) */
+    unsigned bases = 0;
+    for (unsigned i = second; i < g.n; i++)
+        if (g.req[i] == VHU_REQ_SET_VRING_BASE) {
+            ck_assert_uint_eq(g.num[i], 9);
+            bases++;
+        }
+    ck_assert_uint_eq(bases, 4);
+}
+END_TEST
+
 /* ---- the comparer ---- */
 
 static const char base_log[] =
@@ -424,6 +583,7 @@ static Suite *scenario_suite(void)
     tcase_add_test(tr, scenario_tables);
     tcase_add_test(tr, scenario_device_refused);
     tcase_add_test(tr, trace_kills);
+    tcase_add_test(tr, two_pairs_mem_slots);
     suite_add_tcase(s, tr);
     TCase *td = tcase_create("tdiff");
     tcase_add_loop_test(td, tdiff_edits, 0, sizeof edits / sizeof edits[0]);
