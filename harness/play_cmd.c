@@ -60,7 +60,6 @@ struct play_cli {
     char *tmpl;
     struct vhc_backend be;
     struct vhc_control ctl;
-    int listen_fd;
 };
 
 /* ---- options ---- */
@@ -270,9 +269,11 @@ static int play_once(struct play_cli *c, unsigned round)
                                 .restart = restart_hook, .step_done = step_done };
     struct mfe_play_opts o = { .queues = c->queues, .down_ms = c->down_ms };
     struct mfe_play_stats st;
-    printf("# play %s (%s, %s device, %u queue%s)%s\n", c->sc->name,
-           mfe_qemu_profile(&f)->name, mfe_qemu_device(&f)->name, c->queues,
-           c->queues == 1 ? "" : "s", c->repeat > 1 ? "" : "");
+    printf("# play %s (%s, %s device, %u queue%s)", c->sc->name, mfe_qemu_profile(&f)->name,
+           mfe_qemu_device(&f)->name, c->queues, c->queues == 1 ? "" : "s");
+    if (c->repeat > 1)
+        printf(", round %u of %u", round + 1, c->repeat);
+    putchar('\n');
     int rc = mfe_play_run(&f, c->sc, &o, &h, &st);
     if (st.traffic_steps)
         printf("# traffic: %llu posted, %llu came back, %llu step(s) got nothing\n",
@@ -340,7 +341,7 @@ static int check_combination(const struct play_cli *c)
 int vhc_cmd_play(int argc, char **argv)
 {
     struct play_cli c = { .mode = VHC_MODE_SERVER, .queues = 1, .repeat = 1,
-                          .timeout_ms = 5000, .listen_fd = -1 };
+                          .timeout_ms = 5000 };
     int rc = parse_args(argc, argv, &c);
     if (rc != 0) {
         fputs(usage_play, rc > 0 ? stdout : stderr);
