@@ -262,7 +262,15 @@ void vc_ring_prepare(struct vhc_ctx *ctx, unsigned idx);
 void vc_start(struct vhc_ctx *ctx, const uint16_t *bases, bool reuse);
 /* QEMU 7.2 stop; bases out (may be NULL). */
 void vc_stop(struct vhc_ctx *ctx, uint16_t *bases);
-/* rings driven: 2 per queue pair */
+/* The profile's host-side stop (QMP stop, set_link off: no enable round
+ * after it), and the start after cont: the saved bases, the same rings, no
+ * guest probing. */
+void vc_stop_host(struct vhc_ctx *ctx, uint16_t *bases);
+void vc_resume(struct vhc_ctx *ctx, const uint16_t *bases);
+/* The guest's driver bound again after a guest-side stop: new rings, bases 0
+ * (trace c1). */
+void vc_rebind(struct vhc_ctx *ctx);
+/* rings driven: 2 per queue pair (net), per --device otherwise */
 unsigned vc_nvq(const struct vhc_ctx *ctx);
 /* Each of n bases must equal want[i]. */
 void vc_check_bases(struct vhc_ctx *ctx, const uint16_t *got, const uint16_t *want,
@@ -303,6 +311,9 @@ unsigned vc_bad_index_u8(struct vhc_ctx *ctx);
 #define vc_ring_prepare(ctx, ...) VHC_STEP(ctx, vc_ring_prepare(ctx, __VA_ARGS__))
 #define vc_start(ctx, ...) VHC_STEP(ctx, vc_start(ctx, __VA_ARGS__))
 #define vc_stop(ctx, ...) VHC_STEP(ctx, vc_stop(ctx, __VA_ARGS__))
+#define vc_stop_host(ctx, ...) VHC_STEP(ctx, vc_stop_host(ctx, __VA_ARGS__))
+#define vc_resume(ctx, ...) VHC_STEP(ctx, vc_resume(ctx, __VA_ARGS__))
+#define vc_rebind(ctx) VHC_STEP(ctx, vc_rebind(ctx))
 #define vc_check_bases(ctx, ...) VHC_STEP(ctx, vc_check_bases(ctx, __VA_ARGS__))
 #define vc_eventfd(ctx) VHC_STEP(ctx, vc_eventfd(ctx))
 #define vc_bad_index_u8(ctx) VHC_STEP(ctx, vc_bad_index_u8(ctx))

@@ -53,11 +53,15 @@ static void note_crash(struct vhc_control *c, const char *when)
 }
 
 /* SIGKILL to the group, reap the leader; it is then no longer ours to judge. */
-static void kill_backend(struct vhc_control *c)
+int vhc_control_kill(struct vhc_control *c)
 {
     struct vhc_backend *b = c->be;
+    if (!c->tmpl) {
+        errno = EPERM;
+        return -1;
+    }
     if (b->pid <= 0)
-        return;
+        return 0;
     note_crash(c, "kill");
     kill(-b->pid, SIGKILL);
     while (waitpid(b->pid, NULL, 0) < 0 && errno == EINTR)
@@ -65,13 +69,18 @@ static void kill_backend(struct vhc_control *c)
     b->pid = 0;
     b->exited = false;
     c->kills++;
+    return 0;
 }
 
-static int restart_backend(struct vhc_control *c)
+int vhc_control_restart(struct vhc_control *c)
 {
+    if (!c->tmpl) {
+        errno = EPERM;
+        return -1;
+    }
     if (c->be->pid > 0) {
         note_crash(c, "restart");
-        kill_backend(c);
+        vhc_control_kill(c);
     }
     /* keep the last life's log beside the new one */
     char old[4200];
@@ -101,9 +110,9 @@ static void serve_line(struct vhc_control *c, const char *line)
         if (!c->tmpl) {
             answer(c, "unsupported the back end was not started by vhost-conform (--socket)");
         } else if (line[0] == 'k') {
-            kill_backend(c);
+            vhc_control_kill(c);
             answer(c, "ok");
-        } else if (restart_backend(c) == 0) {
+        } else if (vhc_control_restart(c) == 0) {
             answer(c, "ok");
         } else {
             answer(c, "error cannot start the back end again: %s", strerror(errno));

@@ -143,6 +143,11 @@ void vhc_control_init(struct vhc_control *c, int fd, const char *tmpl, const cha
 /* Serve every complete request waiting on c->fd.  Returns -1 once the
  * child closed its end (c->fd is then closed and -1). */
 int vhc_control_serve(struct vhc_control *c);
+/* The requests themselves, for a command that owns the back end and asks
+ * itself (play, replay): SIGKILL the group and reap; start it again (a kill
+ * first if it still runs).  0, or -1 with errno. */
+int vhc_control_kill(struct vhc_control *c);
+int vhc_control_restart(struct vhc_control *c);
 
 /* ---- the runner (runner.c) ---- */
 #define VHC_MAX_FILTERS 16u

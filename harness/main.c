@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "harness.h"
+#include "play_cmd.h"
 #include "registry.h"
 #include "replay_cmd.h"
 #include "report.h"
@@ -30,6 +31,8 @@ static const char usage_main[] =
     "  run [OPTIONS]   run cases against a back end; TAP 14 on stdout\n"
     "  replay TRACE    replay a recorded trace against a back end\n"
     "  record --listen A --connect B  proxy that records a front end's trace\n"
+    "  play SCENARIO   what a QEMU does in a scenario (boot, reconnect, ...)\n"
+    "  trace-diff A B  compare two traces, normalised, side by side\n"
     "  report --junit FILE|--html FILE TAP...  one report from saved runs\n"
     "  profiles        the bundled QEMU profiles (--profile NAME)\n"
     "  shell           type requests by name, see decoded replies\n"
@@ -492,7 +495,8 @@ static const struct {
     int (*fn)(int argc, char **argv);
 } commands[] = {
     { "list", cmd_list }, { "explain", cmd_explain }, { "run", cmd_run },
-    { "replay", vhc_cmd_replay }, { "record", vhc_cmd_record },
+    { "replay", vhc_cmd_replay }, { "record", vhc_cmd_record }, { "play", vhc_cmd_play },
+    { "trace-diff", vhc_cmd_trace_diff },
     { "profiles", cmd_profiles }, { "report", vhc_cmd_report },
     { "shell", vhc_cmd_shell }, { "features", vhc_cmd_features },
 };

@@ -753,6 +753,11 @@ int vhc_run(const struct vhc_run_opts *o)
         return 2;
     run->o = o;
     run->s.listen_fd = -1;
+    /* every case child starts with the QEMU sequences of this device type
+     * (mfe_device.h): enum vhc_device and enum vhu_dev name them alike */
+    static const enum vhu_dev devs[] = { [VHC_DEV_NET] = VHU_DEV_NET,
+                                         [VHC_DEV_BLK] = VHU_DEV_BLK, [VHC_DEV_FS] = VHU_DEV_FS };
+    mfe_device_select(mfe_device_of(devs[o->device]));
     install_signals();
     int rc = 2;
     if (setup(run) == 0) {
