@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -196,6 +197,7 @@ int main(int argc, char **argv)
     snprintf(sock_path, sizeof sock_path, "%s/sock", dir);
     refnet = fork();
     if (refnet == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);  /* no refnet outlives a leak test that died */
         int null = open("/dev/null", O_WRONLY);
         dup2(null, STDERR_FILENO);
         close_range(3, ~0u, 0);

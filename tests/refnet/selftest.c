@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -443,6 +444,7 @@ static pid_t spawn(char *const argv[], const char *err_path)
 {
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);  /* no refnet outlives a selftest that died */
         int null = open("/dev/null", O_RDWR);
         int err = err_path ? open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) : null;
         dup2(null, STDOUT_FILENO);
