@@ -86,17 +86,15 @@ REF_HANDLER(set_owner)
     return 0;
 }
 
-/* Deprecated by the spec; treated as "forget the device": rings, memory,
- * features and status go, the connection's protocol features and back-end
- * channel stay. */
+/* Deprecated by the spec, which recommends ignoring it or disabling all
+ * rings: reading it as "discard the connection state" breaks QEMU, which
+ * then starts the device again with no SET_OWNER and (CONFIGURE_MEM_SLOTS)
+ * no memory it already sent.  So every ring returns to its initial state,
+ * stopped and disabled; ownership, memory, features and status stay. */
 REF_HANDLER(reset_owner)
 {
     (void)m, (void)reply;
     ref_reset_rings(s);
-    ref_mem_clear(&s->mem);
-    s->features = 0;
-    s->status = 0;
-    s->owner = false;
     return 0;
 }
 
