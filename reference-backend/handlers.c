@@ -30,6 +30,8 @@ const struct ref_handler_row ref_handlers[VHU_REQ_MAX] = {
     [VHU_REQ_SET_VRING_ENABLE]      = H(set_vring_enable, false),
     [VHU_REQ_SEND_RARP]             = H(send_rarp, false),
     [VHU_REQ_SET_BACKEND_REQ_FD]    = H(set_backend_req_fd, true),
+    [VHU_REQ_GET_CONFIG]            = H(get_config, true),
+    [VHU_REQ_SET_CONFIG]            = H(set_config, false),
     [VHU_REQ_RESET_DEVICE]          = H(reset_device, false),
     [VHU_REQ_GET_MAX_MEM_SLOTS]     = H(get_max_mem_slots, true),
     [VHU_REQ_ADD_MEM_REG]           = H(add_mem_reg, false),
@@ -84,17 +86,15 @@ REF_HANDLER(set_owner)
     return 0;
 }
 
-/* Deprecated by the spec; treated as "forget the device": rings, memory,
- * features and status go, the connection's protocol features and back-end
- * channel stay. */
+/* Deprecated by the spec, which recommends ignoring it or disabling all
+ * rings: reading it as "discard the connection state" breaks QEMU, which
+ * then starts the device again with no SET_OWNER and (CONFIGURE_MEM_SLOTS)
+ * no memory it already sent.  So every ring returns to its initial state,
+ * stopped and disabled; ownership, memory, features and status stay. */
 REF_HANDLER(reset_owner)
 {
     (void)m, (void)reply;
     ref_reset_rings(s);
-    ref_mem_clear(&s->mem);
-    s->features = 0;
-    s->status = 0;
-    s->owner = false;
     return 0;
 }
 

@@ -48,6 +48,7 @@
 #define REF_MAX_RING_NUM    32768u
 #define REF_WHY_MAX         160u
 #define REF_MAX_PORTS       16u      /* --socket given this often (--mode switch) */
+#define REF_CONFIG_LEN      24u      /* struct virtio_net_config (config.c) */
 
 /* ---- options (main.c) ---- */
 struct ref_switch;
@@ -186,6 +187,7 @@ struct ref_session {
     struct ref_dlog *dlog;                      /* SET_LOG_BASE's log, or NULL */
     bool rarp_pending;                          /* SEND_RARP not yet sent (rarp.c) */
     uint8_t rarp_mac[6];
+    uint8_t config[REF_CONFIG_LEN];             /* config space (config.c) */
     char why[REF_WHY_MAX];                      /* reason of the last failure */
 };
 
@@ -206,6 +208,8 @@ uint32_t ref_vq_base(const struct ref_vring *v);
 enum ref_verdict { REF_CONTINUE, REF_CLOSE };
 
 void ref_session_init(struct ref_session *s, const struct ref_opts *o, int sock);
+/* The config space of a new session (config.c). */
+void ref_config_init(struct ref_session *s);
 /* Unmap all memory, close every fd (the socket too). */
 void ref_session_reset(struct ref_session *s);
 /* Read and handle one message; REF_CLOSE when the connection must end

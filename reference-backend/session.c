@@ -33,7 +33,8 @@ static uint64_t offered_pfeatures(const struct ref_opts *o)
 {
     uint64_t f = BIT(VHU_PF_MQ) | BIT(VHU_PF_BACKEND_REQ) |
                  BIT(VHU_PF_CONFIGURE_MEM_SLOTS) | BIT(VHU_PF_STATUS) |
-                 BIT(VHU_PF_RESET_DEVICE) | BIT(VHU_PF_LOG_SHMFD) | BIT(VHU_PF_RARP);
+                 BIT(VHU_PF_RESET_DEVICE) | BIT(VHU_PF_LOG_SHMFD) | BIT(VHU_PF_RARP) |
+                 BIT(VHU_PF_CONFIG);
     if (o->reply_ack)
         f |= BIT(VHU_PF_REPLY_ACK);
     return f;
@@ -48,6 +49,7 @@ void ref_session_init(struct ref_session *s, const struct ref_opts *o, int sock)
     s->features_offered = offered_features(o);
     s->pfeatures_offered = offered_pfeatures(o);
     ref_mem_init(&s->mem);
+    ref_config_init(s);
     for (unsigned i = 0; i < REF_MAX_RINGS; i++)
         ref_vring_init(&s->rings[i], i);
 }
@@ -121,7 +123,9 @@ static enum ref_verdict send_reply(struct ref_session *s, struct vhu_msg *r,
 {
     r->hdr.request = req;
     r->hdr.flags = VHU_VERSION | VHU_FLAG_REPLY;
-    r->hdr.size = reply_size(kind);
+    /* a config reply is sized by its handler (0 = the spec's error) */
+    if (kind != VHU_P_CONFIG)
+        r->hdr.size = reply_size(kind);
     log_msg(s, r, true);
     int rc = vhu_send(s->sock, r);
     if (rc == VHU_IO_OK)
