@@ -28,7 +28,9 @@
 #define LIVE_MS      2000       /* GET_VRING_BASE answered within this */
 #define LIVE_WAIT_MS 10000      /* how long we wait to say how late it was */
 #define SETTLE_US    (300 * 1000)
-#define TXQ          1u
+/* the ring the hostile input goes to: net's TX (ring 1); a one-queue device
+ * (blk) has only ring 0.  Every use has the case's ctx in scope. */
+#define TXQ          (ctx->fe.nrings > 1 ? 1u : 0u)
 
 static struct dp the_dp;
 
