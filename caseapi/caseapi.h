@@ -29,9 +29,12 @@
 #define PF(name) BIT(VHU_PF_##name)
 
 /* The verdicts of a run.  A case child reports pass, fail or skip; the
- * runner judges the others (and names them all: harness.h). */
+ * runner judges the others (and names them all: harness.h).  broken: the
+ * case could not be set up (its back end did not start, its socket could
+ * not be made), so it says nothing about the back end's conformance: a
+ * failure of the run, never matched by an expectation (LTP's TBROK). */
 enum vhc_verdict {
-    VHC_PASS, VHC_FAIL, VHC_SKIP, VHC_TIMEOUT, VHC_CRASH, VHC_NOTRUN,
+    VHC_PASS, VHC_FAIL, VHC_SKIP, VHC_TIMEOUT, VHC_CRASH, VHC_NOTRUN, VHC_BROKEN,
     VHC_VERDICT_COUNT
 };
 

@@ -1,7 +1,8 @@
 /* Expectations: the failures a back end is known to have, so a CI run can
  * gate on new failures only.  One line per case:
  *   CASE-ID[@server|@client] VERDICT reason text...
- * VERDICT is fail, timeout or crash; '#' starts a comment line.
+ * VERDICT is fail, timeout or crash (never broken: a case whose setup broke
+ * is not a known failure); '#' starts a comment line.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -51,6 +52,9 @@ static const char *parse_line(char *s, struct vhc_expect *e)
     if (!word || !*word)
         return "missing verdict (fail, timeout or crash)";
     int v = vhc_verdict_parse(word);
+    if (v == VHC_BROKEN)   /* a setup that broke says nothing about the back end */
+        return "broken cannot be expected: it is a setup error of the run, not a known "
+               "failure of the back end";
     if (v < 0 || !vhc_verdict_failed(v))
         return "verdict must be fail, timeout or crash";
     e->verdict = v;

@@ -75,7 +75,7 @@ struct vhc_tap_item {
  * todo holds the listed failures whatever their verdict, while fail, timeout
  * and crash hold only the unexpected ones. */
 struct vhc_tally {
-    unsigned pass, fail, skip, todo, timeout, crash;
+    unsigned pass, fail, skip, todo, timeout, crash, broken;
 };
 
 void vhc_tap_begin(FILE *f, unsigned plan);
