@@ -65,6 +65,13 @@ struct vhc_ctx;
 /* a case's deadline when it names none: its waits are 5 s each */
 #define VHC_DEFAULT_TIMEOUT_S 30u
 
+/* A wait inside a case, in ms, under --timeout-scale: ms times the scale
+ * when it is above 1.  A scale below 1 shortens only the runner's deadline
+ * for the case, never a wait: those are sized for a loaded machine (two
+ * cores, both busy), and what a wait costs is paid only when the back end
+ * is already failing.  The scale is the running case's (vhc_run_child). */
+int vhc_ms(int ms);
+
 struct vhc_case {
     const char *id;            /* "negotiation/reply-ack-set-owner" */
     const char *summary;       /* one line */
@@ -92,6 +99,7 @@ struct vhc_ctx {
     pid_t backend_pgid;        /* > 0 when the runner started the back end */
     int control_fd;            /* requests to the runner (vhc_backend_kill ...);
                                   -1 when there is no runner */
+    double timeout_scale;      /* --timeout-scale (0 = 1): the case's waits (vhc_ms) */
     /* the case's line that called the shared step now running (VHC_STEP);
      * step_file is NULL until the body calls one */
     const char *step_file;
