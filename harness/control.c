@@ -59,10 +59,7 @@ static void kill_backend(struct vhc_control *c)
     if (b->pid <= 0)
         return;
     note_crash(c, "kill");
-    kill(-b->pid, SIGKILL);
-    while (waitpid(b->pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    b->pid = 0;
+    vhc_backend_kill_group(b);
     b->exited = false;
     c->kills++;
 }
@@ -81,7 +78,7 @@ static int restart_backend(struct vhc_control *c)
      * (DPDK) refuse to bind over it */
     if (c->mode == VHC_MODE_SERVER)
         unlink(c->sock);
-    char *cmd = vhc_backend_expand(c->tmpl, c->sock, c->mode);
+    char *cmd = vhc_backend_expand_job(c->tmpl, c->sock, c->mode, c->job);
     int rc = cmd ? vhc_backend_start(c->be, cmd, c->log) : -1;
     free(cmd);
     if (rc == 0)
