@@ -29,9 +29,12 @@
 #define PF(name) BIT(VHU_PF_##name)
 
 /* The verdicts of a run.  A case child reports pass, fail or skip; the
- * runner judges the others (and names them all: harness.h). */
+ * runner judges the others (and names them all: harness.h).  broken: the
+ * case could not be set up (its back end did not start, its socket could
+ * not be made), so it says nothing about the back end's conformance: a
+ * failure of the run, never matched by an expectation (LTP's TBROK). */
 enum vhc_verdict {
-    VHC_PASS, VHC_FAIL, VHC_SKIP, VHC_TIMEOUT, VHC_CRASH, VHC_NOTRUN,
+    VHC_PASS, VHC_FAIL, VHC_SKIP, VHC_TIMEOUT, VHC_CRASH, VHC_NOTRUN, VHC_BROKEN,
     VHC_VERDICT_COUNT
 };
 
@@ -62,6 +65,13 @@ struct vhc_ctx;
 /* a case's deadline when it names none: its waits are 5 s each */
 #define VHC_DEFAULT_TIMEOUT_S 30u
 
+/* A wait inside a case, in ms, under --timeout-scale: ms times the scale
+ * when it is above 1.  A scale below 1 shortens only the runner's deadline
+ * for the case, never a wait: those are sized for a loaded machine (two
+ * cores, both busy), and what a wait costs is paid only when the back end
+ * is already failing.  The scale is the running case's (vhc_run_child). */
+int vhc_ms(int ms);
+
 struct vhc_case {
     const char *id;            /* "negotiation/reply-ack-set-owner" */
     const char *summary;       /* one line */
@@ -89,6 +99,7 @@ struct vhc_ctx {
     pid_t backend_pgid;        /* > 0 when the runner started the back end */
     int control_fd;            /* requests to the runner (vhc_backend_kill ...);
                                   -1 when there is no runner */
+    double timeout_scale;      /* --timeout-scale (0 = 1): the case's waits (vhc_ms) */
     /* the case's line that called the shared step now running (VHC_STEP);
      * step_file is NULL until the body calls one */
     const char *step_file;

@@ -114,10 +114,10 @@ static void write_stats(struct vhc_ctx *ctx, const struct dp *d, const struct ta
     const struct dp_stream *s = &d->st[0];
     char line[400];
     snprintf(line, sizeof line, "%s mode=%s rounds=%u sent=%u delivered=%u lost=%u "
-             "worst_round=%u in_flight_max=%u duplicated=%u reordered=%u corrupt=%u",
-             ctx->c->id, ctx->mode == VHC_MODE_CLIENT ? "client" : "server", rounds,
-             s->sent, s->got, t->lost, t->worst_round, t->in_flight_max, s->dups,
-             s->reordered, s->corrupt);
+             "worst_round=%u in_flight_max=%u duplicated=%u reordered=%u corrupt=%u "
+             "longest_pause_ms=%lld", ctx->c->id,
+             ctx->mode == VHC_MODE_CLIENT ? "client" : "server", rounds, s->sent, s->got, t->lost, t->worst_round, t->in_flight_max, s->dups,
+             s->reordered, s->corrupt, d->longest_pause_ms);
     mfe_note(&ctx->fe, "%s", line);
     const char *path = getenv("VHC_STATS");
     FILE *f = path ? fopen(path, "a") : NULL;

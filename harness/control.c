@@ -63,10 +63,7 @@ int vhc_control_kill(struct vhc_control *c)
     if (b->pid <= 0)
         return 0;
     note_crash(c, "kill");
-    kill(-b->pid, SIGKILL);
-    while (waitpid(b->pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    b->pid = 0;
+    vhc_backend_kill_group(b);
     b->exited = false;
     c->kills++;
     return 0;
@@ -90,7 +87,7 @@ int vhc_control_restart(struct vhc_control *c)
      * (DPDK) refuse to bind over it */
     if (c->mode == VHC_MODE_SERVER)
         unlink(c->sock);
-    char *cmd = vhc_backend_expand(c->tmpl, c->sock, c->mode);
+    char *cmd = vhc_backend_expand_job(c->tmpl, c->sock, c->mode, c->job);
     int rc = cmd ? vhc_backend_start(c->be, cmd, c->log) : -1;
     free(cmd);
     if (rc == 0)

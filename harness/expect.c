@@ -1,7 +1,8 @@
 /* Expectations: the failures a back end is known to have, so a CI run can
  * gate on new failures only.  One line per case:
  *   CASE-ID[@server|@client] VERDICT[:RULE] reason text...
- * VERDICT is fail, timeout or crash; '#' starts a comment line.  fail:RULE
+ * VERDICT is fail, timeout or crash (never broken: a case whose setup broke
+ * is not a known failure); '#' starts a comment line.  fail:RULE
  * (the rule id a failing case reports) covers only a failure of that rule:
  * for a failure that depends on timing, so the case's other checks still
  * count and its passes are plain passes.
@@ -57,6 +58,9 @@ static const char *parse_line(char *s, struct vhc_expect *e)
     if (rule)
         *rule++ = '\0';
     int v = vhc_verdict_parse(word);
+    if (v == VHC_BROKEN)   /* a setup that broke says nothing about the back end */
+        return "broken cannot be expected: it is a setup error of the run, not a known "
+               "failure of the back end";
     if (v < 0 || !vhc_verdict_failed(v))
         return "verdict must be fail, timeout or crash";
     if (rule && (v != VHC_FAIL || !*rule || strlen(rule) >= sizeof e->rule))

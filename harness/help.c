@@ -68,7 +68,13 @@ static const struct {
       "  vhost-conform run --jobs 2 --backend 'dpdk-testpmd --no-pci --file-prefix=vhc{n}\n"
       "      --vdev net_vhost0,iface={socket} -- -i'\n"
       "  vhost-conform run --shard 1/2 --tap a.tap; vhost-conform run --shard 2/2 --tap b.tap\n"
-      "  vhost-conform report --html all.html a.tap b.tap\n", true },
+      "  vhost-conform report --html all.html a.tap b.tap\n\n"
+      "EXIT STATUS\n"
+      "  0    nothing failed unexpectedly\n"
+      "  1    a case failed: fail, timeout, crash or broken, not listed in --expect\n"
+      "  2    usage or setup error (no {socket}, no such program, socket path too\n"
+      "       long, the back end exits before it listens or connects): Bail out!\n"
+      "  128+N  interrupted by signal N: 130 SIGINT, 129 SIGHUP, 143 SIGTERM\n", false },
     { "shell",
       "NAME\n  vhost-conform shell - talk vhost-user to a back end by hand\n\n"
       "SYNOPSIS\n  vhost-conform shell [--backend 'CMD {socket}' | --socket PATH]\n"

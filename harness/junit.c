@@ -1,9 +1,10 @@
 /* JUnit XML, in the dialect Jenkins and GitLab read: <testsuites>, one
  * <testsuite> per run, one <testcase> per case.  classname is the case's
  * area (the id's first component), name the rest of the id.  fail is a
- * <failure>, timeout and crash an <error> (the case could not finish), skip
- * a <skipped>; an expected failure (TAP # TODO) is a <skipped> whose message
- * starts "expected failure: ", so it does not turn the build red.
+ * <failure>, timeout, crash and broken an <error> (the case could not
+ * finish, or not start), skip a <skipped>; an expected failure (TAP # TODO)
+ * is a <skipped> whose message starts "expected failure: ", so it does not
+ * turn the build red.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -122,7 +123,7 @@ static void testsuite(FILE *f, const struct vhc_rrun *run)
     char buf[5][32];
     snprintf(buf[0], sizeof buf[0], "%zu", run->n);
     snprintf(buf[1], sizeof buf[1], "%u", t.fail);
-    snprintf(buf[2], sizeof buf[2], "%u", t.timeout + t.crash);
+    snprintf(buf[2], sizeof buf[2], "%u", t.timeout + t.crash + t.broken);
     snprintf(buf[3], sizeof buf[3], "%u", t.skip + t.todo);
     snprintf(buf[4], sizeof buf[4], "%.3f", run_seconds(run));
     fputs("  <testsuite", f);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -165,14 +166,33 @@ static int unix_socket(const char *path, struct sockaddr_un *sa)
     return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 }
 
-static int listen_on(const char *path)
+/* Listen on path.  Only a socket is replaced there (a stale one a killed
+ * listener left); anything else stays, and the listen fails with EEXIST.
+ * *st is what we bound, so the exit removes our socket and nothing else. */
+static int listen_on(const char *path, struct stat *st)
 {
+    struct stat old;
+    if (lstat(path, &old) == 0 && !S_ISSOCK(old.st_mode)) {
+        errno = EEXIST;
+        return -1;
+    }
     struct sockaddr_un sa;
     int fd = unix_socket(path, &sa);
-    unlink(path);
-    if (fd >= 0 && (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1) < 0))
+    if (fd >= 0)
+        unlink(path);
+    if (fd >= 0 && (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1) < 0 ||
+                    lstat(path, st) < 0))
         close_fd(&fd);
     return fd;
+}
+
+/* Remove the socket we bound, if it is still ours. */
+static void unlink_ours(const char *path, const struct stat *ours)
+{
+    struct stat now;
+    if (lstat(path, &now) == 0 && S_ISSOCK(now.st_mode) && now.st_dev == ours->st_dev &&
+        now.st_ino == ours->st_ino)
+        unlink(path);
 }
 
 /* Connect to path, retrying every 50 ms for up to wait_s. */
@@ -391,20 +411,22 @@ int vhc_cmd_record(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     header(&p);
-    p.lfd = p.front_connect ? -1 : listen_on(p.listen_path);
+    struct stat bound = { 0 };
+    p.lfd = p.front_connect ? -1 : listen_on(p.listen_path, &bound);
     rc = p.lfd < 0 && !p.front_connect ? -1 : 0;
     if (rc < 0)
         fprintf(stderr, "vhost-conform: cannot listen on %s: %s\n", p.listen_path,
-                strerror(errno));
+                errno == EEXIST ? "it exists and is not a socket; not removing it"
+                                : strerror(errno));
     while (rc == 0 && !stopping && (!p.max_sessions || p.session < p.max_sessions)) {
         if (p.session)
             usleep(p.pause_ms * 1000u);
         rc = session(&p);
     }
     event(&p, "exiting");
+    if (p.lfd >= 0)
+        unlink_ours(p.listen_path, &bound);
     close_fd(&p.lfd);
-    if (!p.front_connect)
-        unlink(p.listen_path);
     close_files(&p);
     return rc == 0 ? 0 : 1;
 }

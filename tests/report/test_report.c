@@ -257,6 +257,8 @@ START_TEST(junit_elements)
         { VHC_FAIL, false, "<failure message=\"a&lt;b&gt;&amp;c&quot;d&#39;e" },
         { VHC_TIMEOUT, false, "<error message=" },
         { VHC_CRASH, false, "type=\"crash\"" },
+        { VHC_BROKEN, false, "<error message=\"a&lt;b" },
+        { VHC_BROKEN, true, "type=\"broken\"" },   /* never an expected failure */
         { VHC_FAIL, true, "<skipped message=\"expected failure: a&lt;b" },
         { VHC_SKIP, false, "<skipped message=\"a&lt;b" },
     };

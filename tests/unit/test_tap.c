@@ -149,6 +149,31 @@ START_TEST(timeout_line)
 }
 END_TEST
 
+/* A case whose setup broke is a failure of the run in its own word: not ok,
+ * verdict broken in the YAML, its own bucket in the summary. */
+START_TEST(broken_line)
+{
+    struct mem m;
+    mem_open(&m);
+    struct vhc_result r = result(VHC_BROKEN, "back end exited with status 127 before it listened");
+    write_item(m.f, 1, "connect/server-basic", &r, NULL);
+    mem_expect(&m,
+        "not ok 1 - connect/server-basic\n"
+        "  ---\n"
+        "  verdict: broken\n"
+        "  message: \"back end exited with status 127 before it listened\"\n"
+        "  duration_ms: 12\n"
+        "  mode: server\n"
+        "  spec: \"Spec text.\"\n"
+        "  ...\n");
+    struct vhc_tally t = { 0 };
+    struct vhc_tap_item it = { .n = 1, .id = "a", .r = &r };
+    ck_assert(vhc_tally_add(&t, &it));
+    ck_assert_uint_eq(t.broken, 1);
+    ck_assert_uint_eq(t.fail + t.crash + t.timeout + t.todo, 0);
+}
+END_TEST
+
 START_TEST(description_hash_escaped)
 {
     struct mem m;
@@ -165,7 +190,8 @@ START_TEST(summary_line)
     mem_open(&m);
     struct vhc_tally t = { 0 };
     struct vhc_expect e = { .verdict = VHC_FAIL };
-    const enum vhc_verdict vs[] = { VHC_PASS, VHC_FAIL, VHC_SKIP, VHC_TIMEOUT, VHC_CRASH };
+    const enum vhc_verdict vs[] = { VHC_PASS, VHC_FAIL, VHC_SKIP, VHC_TIMEOUT, VHC_CRASH,
+                                    VHC_BROKEN };
     bool unexpected = false;
     for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) {
         struct vhc_result r = result(vs[i], "");
@@ -177,7 +203,7 @@ START_TEST(summary_line)
     ck_assert(!vhc_tally_add(&t, &listed));
     ck_assert(unexpected);
     vhc_tap_end(m.f, &t);
-    mem_expect(&m, "# pass 1, fail 1, skip 1, todo 1, timeout 1, crash 1\n");
+    mem_expect(&m, "# pass 1, fail 1, skip 1, todo 1, timeout 1, crash 1, broken 1\n");
 }
 END_TEST
 
@@ -300,6 +326,8 @@ START_TEST(expect_errors)
         { "a fial typo\n", "x.txt:1: verdict must be fail, timeout or crash" },
         { "# c\na pass\n", "x.txt:2: verdict must be fail, timeout or crash" },
         { "a\n", "x.txt:1: missing verdict (fail, timeout or crash)" },
+        { "a broken setup\n", "x.txt:1: broken cannot be expected: it is a setup error of "
+                                "the run, not a known failure of the back end" },
         { "a@qemu fail\n", "x.txt:1: mode after '@' must be server or client" },
         { "a fail\na fail again\n", "x.txt:2: case listed twice" },
         { "a crash:datapath.loss x\n", "x.txt:1: only fail takes a rule (fail:RULE)" },
@@ -354,6 +382,7 @@ static Suite *tap_suite(void)
     tcase_add_test(t, fail_with_yaml);
     tcase_add_test(t, todo_and_unexpected_pass);
     tcase_add_test(t, timeout_line);
+    tcase_add_test(t, broken_line);
     tcase_add_test(t, description_hash_escaped);
     tcase_add_test(t, summary_line);
     tcase_add_test(t, yaml_hostile_scalars);
