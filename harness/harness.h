@@ -196,7 +196,7 @@ int vhc_control_restart(struct vhc_control *c);
 /* each case's directory under $TMPDIR, and the socket in it (server mode) */
 #define VHC_CASE_DIR    "vhc.XXXXXX"
 #define VHC_CASE_SOCKET "vu.sock"
-#define VHC_MAX_FILTERS 16u
+#define VHC_MAX_FILTERS 64u
 
 struct vhc_run_opts {
     const char *backend;       /* command template, NULL = default / none */
