@@ -55,7 +55,8 @@ static const struct mfe_step host_cycle_steps[] = {
     S(STOP, MFE_STOP_HOST, "QMP stop"),
     S(START, MFE_START_RESUME, "QMP cont"),
     S(TRAFFIC, 0, "guest traffic"),
-    S(QUIT, 0, "QMP quit"),
+    S(STOP, MFE_STOP_GUEST, "guest poweroff"),
+    S(QUIT, 0, "QEMU exits"),
     END,
 };
 
@@ -64,7 +65,8 @@ static const struct mfe_step link_cycle_steps[] = {
     S(STOP, MFE_STOP_HOST, "QMP set_link off"),
     S(START, MFE_START_RESUME, "QMP set_link on"),
     S(TRAFFIC, 0, "guest traffic"),
-    S(QUIT, 0, "QMP quit"),
+    S(STOP, MFE_STOP_GUEST, "guest poweroff"),
+    S(QUIT, 0, "QEMU exits"),
     END,
 };
 
@@ -107,10 +109,10 @@ static const struct mfe_scenario scenarios[] = {
       "loaded again (fresh rings, bases 0)", "trace c1 (net)", ALL, false, guest_cycle_steps },
     { "host-cycle", "QMP stop and cont while the guest runs (the rings resume from the "
       "saved bases)", "QEMU source: vm_stop / vm_start run vhost_net_stop / "
-      "vhost_net_start (virtio_vmstate_change); not recorded", ALL, false, host_cycle_steps },
+      "vhost_net_start (virtio_vmstate_change); trace h1 (net)", ALL, false, host_cycle_steps },
     { "link-cycle", "QMP set_link off and on (as stop and cont)",
       "QEMU source: qmp_set_link -> virtio_net_set_link_status -> virtio_net_vhost_status; "
-      "not recorded", MFE_DEV_BIT(VHU_DEV_NET), false, link_cycle_steps },
+      "trace h2 (net)", MFE_DEV_BIT(VHU_DEV_NET), false, link_cycle_steps },
     { "reconnect", "the back end is killed and restarted; QEMU reconnects and resumes "
       "from the used indexes", "trace d1 (net); blk from vhost_user_blk_connect",
       RECONNECTING, true, reconnect_steps },

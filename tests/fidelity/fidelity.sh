@@ -24,9 +24,13 @@ proxy=$(header proxy)
 [[ -n $backend && -n $proxy ]] || { echo "$trace: no backend/proxy header" >&2; exit 2; }
 
 # the recording's device and socket sides
+# the shared fixtures' recorder (-d DEV, -b connect:SOCK) or vhost-conform
+# record (--device DEV, --connect SOCK)
 dev=$(sed -nE 's/.* -d ([a-z]+).*/\1/p' <<<"$proxy")
+[[ -n $dev ]] || dev=$(sed -nE 's/.* --device ([a-z]+).*/\1/p' <<<"$proxy")
 dev=${dev:-net}
 be_sock=$(sed -nE 's/.* -b connect:([^ ]+).*/\1/p' <<<"$proxy")
+[[ -n $be_sock ]] || be_sock=$(sed -nE 's/.* --connect ([^ ]+).*/\1/p' <<<"$proxy")
 if grep -q -- ' -f connect:' <<<"$proxy"; then
     mode=client front=(--front-connect)   # QEMU was the chardev server
 else
