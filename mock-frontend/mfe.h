@@ -19,7 +19,8 @@
 
 #define MFE_MAX_VQ         16u      /* 8 queue pairs */
 #define MFE_TRANSCRIPT     64u      /* lines kept */
-#define MFE_LINE           320u     /* bytes per transcript line */
+#define MFE_LINE           320u     /* bytes per transcript line; a longer one ends
+                                       in " ...[N bytes cut]" */
 #define MFE_QEMU_MEM_SIZE  (256u << 20)  /* the traces' -m 256 */
 
 /* How the front end meets the back end, as QEMU's chardev does it. */
