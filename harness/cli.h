@@ -4,6 +4,8 @@
 #define VHC_CLI_H
 
 #include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
 
 #include "harness.h"
 #include "mfe.h"
@@ -22,12 +24,30 @@ struct vhc_cli_conn {
 int vhc_cli_open(struct vhc_cli_conn *c, const char *backend, const char *socket,
                  int timeout_ms);
 void vhc_cli_close(struct vhc_cli_conn *c);
-
 int vhc_cmd_shell(int argc, char **argv);
 int vhc_cmd_features(int argc, char **argv);
 
+/* ---- the manual pages (help.c) and what is made of them (help_fmt.c) ---- */
+struct vhc_help_page {
+    const char *name;           /* "run"; NULL for the overview */
+    const char *text;           /* NAME, SYNOPSIS, DESCRIPTION, OPTIONS, ... */
+    bool common_exit;           /* followed by the common EXIT STATUS section */
+};
+
+/* Every command's page, ended by one whose name is NULL. */
+const struct vhc_help_page *vhc_help_pages(void);
+/* A command's page (NULL = the overview), or NULL when there is none. */
+const struct vhc_help_page *vhc_help_find(const char *command);
+const char *vhc_help_exit_common(void);
 /* The man page of a command ("run", "shell", ...; NULL = the overview) on
  * stdout; -1 when there is none. */
 int vhc_help(const char *command);
+/* The usage a bad option prints, made of the page's SYNOPSIS and OPTIONS:
+ * to stderr; returns 2 (the usage error's exit status) for `return`. */
+int vhc_usage(const char *command);
+/* The page as roff, man(7). Returns 0, or -1 when there is none. */
+int vhc_help_man(const char *command, FILE *f);
+/* `vhost-conform help [COMMAND] | --man [COMMAND] | --man-dir DIR` */
+int vhc_cmd_help(int argc, char **argv);
 
 #endif

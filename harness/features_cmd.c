@@ -49,10 +49,6 @@ static void print_view(struct mfe *fe, const struct mfe_profile *p)
     }
 }
 
-static const char usage_features[] =
-    "usage: vhost-conform features [--backend 'CMD {socket}' | --socket PATH] "
-    "[--profile NAME|all]\n";
-
 int vhc_cmd_features(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -69,11 +65,11 @@ int vhc_cmd_features(int argc, char **argv)
         case 's': socket = optarg; break;
         case 'p': profile = optarg; break;
         case 'h': return vhc_help("features") < 0 ? 2 : 0;
-        default: return fputs(usage_features, stderr), 2;
+        default: return vhc_usage("features");
         }
     }
     if (optind < argc || (backend && socket))
-        return fputs(usage_features, stderr), 2;
+        return vhc_usage("features");
     bool all = strcmp(profile, "all") == 0;
     if (!all && !mfe_profile_find(profile)) {
         fprintf(stderr, "vhost-conform: no profile '%s' (see 'vhost-conform profiles')\n",

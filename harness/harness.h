@@ -163,6 +163,8 @@ struct vhc_run_opts {
     unsigned shard_k, shard_n; /* --shard K/N (1-based); 0 = no sharding */
     unsigned jobs;             /* --jobs N: cases at once; 0/1 = one */
     enum vhc_device device;    /* --device net|blk|fs: net-only cases SKIP otherwise */
+    bool strict;               /* --strict: a listed failure that passes fails the run */
+    const char *options;       /* the options as typed, for the reports; NULL = none */
 };
 
 /* Exit status: 0 no unexpected failure, 1 some, 2 usage / setup error;

@@ -8,24 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "harness.h"
+#include "mfe_fixtures.h"
 #include "mfe_trace.h"
 #include "replay_cmd.h"
 
 #define CONNECT_MS 10000   /* a back end gets this long to come up */
 #define EXIT_USAGE 2
-
-static const char usage_replay[] =
-    "usage: vhost-conform replay TRACE [OPTIONS]\n"
-    "\n"
-    "Replays TRACE.log/TRACE.raw (fixtures/qemu-7.2 format) message by message\n"
-    "with live fds and addresses, and compares every reply with the trace's.\n"
-    "\n"
-    "  --backend 'CMD {socket}'  back end to start (default: the bundled vhost-refnet)\n"
-    "  --socket PATH             a back end that is already running\n"
-    "  --mode server|client      the back end's side of the socket (default server)\n"
-    "  --timeout-ms N            wait for each reply up to N ms (default 3000)\n"
-    "  --quiet                   print only what is not 'ok'\n";
 
 struct replay_cli {
     const char *trace, *backend, *socket;
@@ -145,6 +135,14 @@ static bool tear_down(struct replay_cli *c, bool failed)
     return crashed;
 }
 
+/* TRACE, TRACE.log or TRACE.raw names an existing file */
+static bool trace_exists(const char *path)
+{
+    char log[4200];
+    snprintf(log, sizeof log, "%s.log", path);
+    return access(path, R_OK) == 0 || access(log, R_OK) == 0;
+}
+
 static int run_replay(struct replay_cli *c, const struct mfe_trace *t)
 {
     struct mfe f;
@@ -174,11 +172,14 @@ int vhc_cmd_replay(int argc, char **argv)
     struct replay_cli c = { .mode = VHC_MODE_SERVER, .timeout_ms = 3000 };
     int prc = parse_args(argc, argv, &c);
     if (prc != 0) {
-        fputs(usage_replay, prc > 0 ? stdout : stderr);
-        return prc > 0 ? 0 : EXIT_USAGE;
+        return prc > 0 ? (vhc_help("replay") < 0 ? EXIT_USAGE : 0) : vhc_usage("replay");
     }
     struct mfe_trace t;
     char err[512];
+    char found[4096];   /* a name of the fixtures ("qemu-7.2/b1_boot") */
+    if (!trace_exists(c.trace) && mfe_fixture_path(found, sizeof found, c.trace) == 0 &&
+        trace_exists(found))
+        c.trace = found;
     if (mfe_trace_load(&t, c.trace, err, sizeof err) < 0) {
         fprintf(stderr, "vhost-conform: %s\n", err);
         return EXIT_USAGE;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cli.h"
 #include "report.h"
 
 /* ---- the model ---- */
@@ -600,17 +601,6 @@ int vhc_report_close(struct vhc_report_out *o, const char *bail)
 
 /* ---- vhost-conform report ---- */
 
-static const char usage_report[] =
-    "usage: vhost-conform report [--junit FILE] [--html FILE] [--tap FILE] TAP...\n"
-    "\n"
-    "Merge the TAP files of several runs (vhost-conform run --tap) into one\n"
-    "report: one JUnit <testsuite> and one HTML matrix column per run.  The\n"
-    "files of 'run --shard K/N' with one back end, mode and N are one run.\n"
-    "\n"
-    "  --junit FILE   write JUnit XML\n"
-    "  --html FILE    write one self-contained HTML page\n"
-    "  --tap FILE     write the (one) run as one TAP 14 stream, sorted by id\n";
-
 /* Two runs with one name (the same back end and mode) get their file's
  * name added, so columns and suites stay apart. */
 static void unique_names(struct vhc_rrun *runs, size_t n)
@@ -725,19 +715,16 @@ int vhc_cmd_report(int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (opt == 'h') {
-            fputs(usage_report, stdout);
-            return 0;
+            return vhc_help("report") < 0 ? 2 : 0;
         }
         if (opt == '?') {
-            fputs(usage_report, stderr);
-            return 2;
+            return vhc_usage("report");
         }
         *(opt == 'j' ? &out.junit : opt == 'H' ? &out.html : &out.tap) = optarg;
     }
     if (optind == argc || (!out.junit && !out.html && !out.tap)) {
         fprintf(stderr, "vhost-conform: report needs TAP files and --junit, --html or --tap\n");
-        fputs(usage_report, stderr);
-        return 2;
+        return vhc_usage("report");
     }
     return report_files(&out, argv + optind, (size_t)(argc - optind));
 }

@@ -447,10 +447,6 @@ static void batch(struct shell *sh, FILE *in)
     free(line);
 }
 
-static const char usage_shell[] =
-    "usage: vhost-conform shell [--backend 'CMD {socket}' | --socket PATH] [--profile NAME]\n"
-    "       [--timeout MS]   ('vhost-conform help shell' for more)\n";
-
 struct shell_opts {
     const char *backend, *socket;
     const struct mfe_profile *profile;
@@ -494,7 +490,7 @@ int vhc_cmd_shell(int argc, char **argv)
     struct shell_opts o = { .timeout_ms = SHELL_TIMEOUT_MS };
     int rc = parse_opts(argc, argv, &o);
     if (rc)
-        return rc == 1 ? 0 : (fputs(usage_shell, stderr), 2);
+        return rc == 1 ? 0 : vhc_usage("shell");
     signal(SIGPIPE, SIG_IGN);
     struct vhc_cli_conn conn;
     if (vhc_cli_open(&conn, o.backend, o.socket, o.timeout_ms) < 0) {

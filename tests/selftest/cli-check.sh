@@ -90,6 +90,78 @@ help)
     grep -qx 'shell' <<<"$out" || fail "no command completion: $out"
     grep -qx 'qemu-8.2' <<<"$out" || fail "no profile completion: $out"
     ;;
+usage)
+    # --version: the project's version and a commit
+    v=$("$vc" --version) || fail "--version failed"
+    grep -qE '^vhost-conform [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]{7,}(-dirty)?|unknown)\)$' \
+        <<<"$v" || fail "--version printed '$v'"
+    # the body of section $1 of the page on stdin, without its trailing blank line
+    sect() { awk -v s="$1" '$0 == s { on = 1; next } /^[A-Z]/ { on = 0 } on' | sed '${/^$/d}'; }
+    src=$(dirname "$0")/../../scripts/vhost-conform.bash-completion
+    for c in list explain run shell features report replay record profiles help; do
+        page=$("$vc" help "$c") || fail "help $c failed"
+        [[ $("$vc" "$c" --help) == "$page" ]] || fail "$c --help differs from help $c"
+        # a bad option prints the page's SYNOPSIS and OPTIONS, line for line
+        u=$("$vc" "$c" --no-such-option 2>&1 >/dev/null); rc=$?
+        ((rc == 2)) || fail "$c --no-such-option exited $rc, want 2"
+        want=$(sect SYNOPSIS <<<"$page" | sed "s/^  //" | tr -s " \n" " ")
+        got=$(sed -n '/^usage: /,/^$/p' <<<"$u" | sed 's/^usage: //' | tr -s ' \n' ' ')
+        [[ $want == "$got" ]] || fail "$c: usage synopsis '$got', help's '$want'"
+        opts=$(sect OPTIONS <<<"$page")
+        [[ -z $opts || $u == *"$opts"* ]] || fail "$c: the usage's options are not help's:"$'\n'"$u"
+        # every option the page names is one the command takes
+        for o in $(grep -oE '^  --[a-z-]+' <<<"$opts"); do
+            e=$("$vc" "$c" "$o" x --no-such-option 2>&1 </dev/null)
+            grep -q "unrecognized option '$o'" <<<"$e" && fail "$c: help names $o, $c does not take it"
+        done
+        # the bash completion offers exactly the page's options
+        [[ $c == help ]] && continue
+        comp=$(bash -c "source '$src'; COMP_WORDS=(vhost-conform $c --); COMP_CWORD=2
+            _vhost_conform; printf '%s\n' \"\${COMPREPLY[@]}\"" | grep -- '^--' | sort -u)
+        # the options a line starts with ("  --tap FILE, --junit FILE  text"), not those
+        # its text mentions
+        doc=$( (grep -E '^  --' <<<"$opts" | sed -E 's/^  (([^ ]| [^ ])*).*/\1/' |
+                 grep -oE -- '--[a-z][a-z-]+'; echo --help) | sort -u)
+        [[ $comp == "$doc" ]] ||
+            fail "$c: completion offers $(tr '\n' ' ' <<<"$comp"); help names $(tr '\n' ' ' <<<"$doc")"
+    done
+    "$vc" >/dev/null 2>&1; (($? == 2)) || fail "no command is not a usage error"
+    "$vc" list 'nosuch*' >/dev/null 2>&1; (($? == 2)) || fail "list with no match did not exit 2"
+    "$vc" run --filter 'nosuch*' --list-only >/dev/null 2>&1; (($? == 2)) || fail "run --filter nomatch"
+    "$vc" list 'negotiation/*' >/dev/null || fail "list with matches failed"
+    # exit statuses are documented, 130 (SIGINT) among them
+    "$vc" help run | grep -qE '^  130, 143 ' || fail "help run does not document 130/143"
+    "$vc" help | grep -qE '^  130, 143 ' || fail "the overview does not document 130/143"
+    # man pages: one per command, from the same text, clean roff, whatis lines
+    t=$(mktemp -d)
+    "$vc" help --man-dir "$t" || fail "help --man-dir failed"
+    for c in '' list explain run shell features report replay record profiles help; do
+        f=$t/vhost-conform${c:+-$c}.1
+        [[ -s $f ]] || fail "no man page $f"
+        w=$(LC_ALL=C groff -man -Tascii -ww -z "$f" 2>&1); [[ -z $w ]] || fail "$f: groff: $w"
+        lexgrog "$f" | grep -q "vhost-conform${c:+-$c} - " || fail "$f: no whatis line"
+        body=$(LC_ALL=C MANWIDTH=200 man -l "$f" 2>/dev/null | col -bx)
+        page=$("$vc" help $c)
+        for s in DESCRIPTION COMMANDS OPTIONS 'EXIT STATUS'; do
+            while IFS= read -r line; do
+                [[ -z $line ]] && continue
+                grep -qF -- "${line#  }" <<<"$body" || fail "$f lacks '$line' of the help text"
+            done < <(sect "$s" <<<"$page")
+        done
+    done
+    rm -rf "$t"
+    ;;
+ids)
+    # every case id is written out whole in one case file: grep finds its line
+    cases=$(dirname "$0")/../../cases
+    n=0
+    while read -r id _; do
+        hits=$(grep -rnF "\"$id\"" "$cases"/*.c | wc -l)
+        ((hits == 1)) || fail "case id $id is in the case files $hits times, want once (literal)"
+        n=$((n + 1))
+    done < <("$vc" list)
+    ((n > 100)) || fail "only $n cases listed"
+    ;;
 *) fail "unknown scenario $scenario" ;;
 esac
 echo "ok: $scenario"
