@@ -72,10 +72,11 @@ struct vhc_tap_item {
 };
 
 /* Every case lands in exactly one bucket, so the buckets add up to the plan:
- * todo holds the listed failures whatever their verdict, while fail, timeout
- * and crash hold only the unexpected ones. */
+ * todo holds the listed failures whatever their verdict, xpass the listed
+ * ones that passed, while fail, timeout and crash hold only the unexpected
+ * ones. */
 struct vhc_tally {
-    unsigned pass, fail, skip, todo, timeout, crash;
+    unsigned pass, fail, skip, todo, xpass, timeout, crash;
 };
 
 void vhc_tap_begin(FILE *f, unsigned plan);

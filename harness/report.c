@@ -33,12 +33,10 @@ void vhc_rrun_free(struct vhc_rrun *run)
         rcase_free(&run->c[i]);
     free(run->c);
     free(run->name);
-    free(run->backend);
-    free(run->mode);
     free(run->source);
     free(run->bail);
-    free(run->shard);
-    free(run->profile);
+    for (size_t i = 0; vhc_rrun_meta_key(i); i++)
+        free(*vhc_rrun_meta(run, i));
     vhc_rrun_init(run);
 }
 
@@ -415,18 +413,19 @@ static void test_line(struct reader *rd, const char *line)
     rd->last = c;
 }
 
+/* "# KEY: value" of the header, or the duration of the passing case above */
 static void comment_line(struct reader *rd, const char *line)
 {
-    static const struct { const char *prefix; size_t off; } keys[] = {
-        { "# backend: ", offsetof(struct vhc_rrun, backend) },
-        { "# mode: ", offsetof(struct vhc_rrun, mode) },
-        { "# shard: ", offsetof(struct vhc_rrun, shard) },
-        { "# profile: ", offsetof(struct vhc_rrun, profile) },
-    };
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        size_t n = strlen(keys[i].prefix);
-        if (strncmp(line, keys[i].prefix, n) == 0)
-            set_str((char **)((char *)rd->run + keys[i].off), strdup(line + n));
+    if (strncmp(line, "# duration_ms: ", 15) == 0 && rd->last && !rd->last->has_duration) {
+        yaml_value(rd, "duration_ms", line + 15);
+        return;
+    }
+    for (size_t i = 0; vhc_rrun_meta_key(i); i++) {
+        const char *key = vhc_rrun_meta_key(i);
+        size_t n = strlen(key);
+        if (strncmp(line, "# ", 2) == 0 && strncmp(line + 2, key, n) == 0 &&
+            strncmp(line + 2 + n, ": ", 2) == 0)
+            set_str(vhc_rrun_meta(rd->run, i), strdup(line + 4 + n));
     }
 }
 
@@ -479,14 +478,6 @@ int vhc_tap_read(FILE *in, struct vhc_rrun *run, char *err, size_t errlen)
     return 0;
 }
 
-void vhc_tap_run_comment(FILE *f, const char *backend, enum vhc_mode mode)
-{
-    fputs("# backend: ", f);
-    for (const char *s = backend ? backend : "?"; *s; s++)
-        fputc((unsigned char)*s < 0x20 ? ' ' : *s, f);
-    fprintf(f, "\n# mode: %s\n", vhc_mode_name(mode));
-}
-
 /* ---- the runner's hook ---- */
 
 struct vhc_report_out {
@@ -516,8 +507,7 @@ static void out_free(struct vhc_report_out *o)
 }
 
 struct vhc_report_out *vhc_report_open(const char *junit, const char *html,
-                                       const char *backend, enum vhc_mode mode,
-                                       bool *failed)
+                                       const struct vhc_rrun *meta, bool *failed)
 {
     *failed = false;
     if (!junit && !html)
@@ -530,10 +520,9 @@ struct vhc_report_out *vhc_report_open(const char *junit, const char *html,
     o->html_path = html;
     o->junit = open_out(junit);
     o->html = open_out(html);
-    o->run.backend = backend ? strdup(backend) : NULL;
-    o->run.mode = strdup(vhc_mode_name(mode));
-    o->run.name = vhc_rrun_name(backend, vhc_mode_name(mode));
-    if ((junit && !o->junit) || (html && !o->html) || !o->run.name) {
+    bool copied = vhc_rrun_meta_copy(&o->run, meta) == 0;
+    o->run.name = vhc_rrun_name(meta->backend, meta->mode);
+    if ((junit && !o->junit) || (html && !o->html) || !o->run.name || !copied) {
         out_free(o);
         return NULL;
     }

@@ -23,6 +23,7 @@
 #include "fault_matrix.h"
 #include "registry.h"
 #include "jobs.h"
+#include "progress.h"
 
 #define FIRST_CONNECT_MS  5000    /* the back end may still be starting */
 #define STOP_GRACE_MS     2000
@@ -64,6 +65,8 @@ struct run {
     bool has_fault;
     struct vhc_case **matrix;  /* --fault-matrix: the generated points */
     size_t nmatrix;
+    struct vhc_rrun meta;      /* what produces this run: the reports' header */
+    struct vhc_progress progress;
 };
 
 static double now_s(void)
@@ -440,16 +443,6 @@ static void emit(struct run *run, const struct vhc_tap_item *it)
     vhc_report_item(run->report, it);
 }
 
-static void progress(const struct run *run, const struct vhc_tap_item *it)
-{
-    if (!isatty(STDOUT_FILENO))
-        return;
-    const char *v = vhc_verdict_name(it->r->verdict);
-    fprintf(stderr, "[%u/%zu] %s ... %s%s (%.2f s)\n", it->n, run->nsel, it->id, v,
-            it->expect && vhc_verdict_failed(it->r->verdict) ? " (expected)" : "",
-            it->r->duration_ms / 1000.0);
-}
-
 static bool selected(const struct vhc_run_opts *o, const char *id)
 {
     for (unsigned i = 0; i < o->nfilter; i++)
@@ -566,14 +559,15 @@ static int setup(struct run *run)
     run->has_fault = run->o->fault != NULL;
     if (load_expectations(run) < 0 || choose_backend(run) < 0 || select_cases(run) < 0)
         return -1;
+    if (vhc_rrun_describe(&run->meta, run->o, run->tmpl ? run->tmpl : run->o->socket) < 0)
+        return -1;
     if (run->o->tap_file && !run->o->list_only && !(run->tap = fopen(run->o->tap_file, "we"))) {
         fprintf(stderr, "vhost-conform: %s: %s\n", run->o->tap_file, strerror(errno));
         return -1;
     }
     bool failed = false;
     if (!run->o->list_only)   /* opened now: a bad path fails before the run */
-        run->report = vhc_report_open(run->o->junit_file, run->o->html_file,
-                                      run->tmpl ? run->tmpl : run->o->socket, run->o->mode,
+        run->report = vhc_report_open(run->o->junit_file, run->o->html_file, &run->meta,
                                       &failed);
     return failed ? -1 : 0;
 }
@@ -588,6 +582,8 @@ static void teardown(struct run *run)
         vhc_fault_case_free(run->matrix[i]);
     free(run->matrix);
     vhc_expect_free(&run->expect);
+    vhc_rrun_free(&run->meta);
+    vhc_progress_free(&run->progress);
 }
 
 static void list_selected(const struct run *run)
@@ -649,8 +645,8 @@ static void record_nth(struct run *run, size_t i, struct vhc_result *r)
         .spec = c->rule, .expect = vhc_expect_find(&run->expect, c->id, run->o->mode),
     };
     emit(run, &it);
-    progress(run, &it);
     run->unexpected |= vhc_tally_add(&run->tally, &it);
+    vhc_progress_case(&run->progress, &it, &run->tally);
 }
 
 static int run_nth(struct run *run, size_t i)
@@ -727,14 +723,12 @@ static int run_all(struct run *run)
     vhc_tap_begin(stdout, (unsigned)total);
     if (run->tap)
         vhc_tap_begin(run->tap, (unsigned)total);
-    /* which back end and mode, for `vhost-conform report` */
-    const char *backend = run->tmpl ? run->tmpl : run->o->socket;
-    vhc_tap_run_comment(stdout, backend, run->o->mode);
+    /* what produces it (version ... options; the shard, so `report` can
+     * merge the shards and see one missing) */
+    vhc_rrun_write_header(stdout, &run->meta);
     if (run->tap)
-        vhc_tap_run_comment(run->tap, backend, run->o->mode);
-    if (run->o->shard_n)   /* so `report` can merge the shards and see one missing */
-        for (FILE *f = stdout; f; f = f == stdout ? run->tap : NULL)
-            fprintf(f, "# shard: %u/%u\n", run->o->shard_k, run->o->shard_n);
+        vhc_rrun_write_header(run->tap, &run->meta);
+    vhc_progress_begin(&run->progress, total);
     if (run->o->jobs > 1 && run_jobs(run, total) < 0)
         return 128 + interrupted;
     for (size_t i = 0; run->o->jobs <= 1 && i < total; i++)
@@ -743,7 +737,8 @@ static int run_all(struct run *run)
     vhc_tap_end(stdout, &run->tally);
     if (run->tap)
         vhc_tap_end(run->tap, &run->tally);
-    return run->unexpected ? 1 : 0;
+    vhc_progress_end(&run->progress, &run->tally, run->o->expect_file, run->o->strict);
+    return run->unexpected || (run->o->strict && run->tally.xpass) ? 1 : 0;
 }
 
 int vhc_run(const struct vhc_run_opts *o)
