@@ -22,11 +22,13 @@ main=(cmake gcc make pkg-config libglib2.0-dev libedit-dev procps util-linux)
 #   scripts/valgrind-suite.sh
 # - libxml2-utils (xmllint), chromium (headless, ~290 MB): the reports'
 #   checks in tests/report
+# - groff-base, man-db, bsdextrautils (col): the man pages' check; dpkg-dev
+#   (dpkg-shlibdeps) and file: the Debian package (cpack, tests/install)
 tests=(check libsubunit-dev socat perl python3
        dpdk dpdk-dev qemu-system-common
        qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
        clang libclang-rt-14-dev valgrind
-       libxml2-utils chromium)
+       libxml2-utils chromium groff-base man-db bsdextrautils dpkg-dev file)
 
 case $what in
 main) packages=("${main[@]}") ;;

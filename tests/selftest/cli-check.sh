@@ -162,6 +162,29 @@ ids)
     done < <("$vc" list)
     ((n > 100)) || fail "only $n cases listed"
     ;;
+progress)
+    # stderr a terminal, stdout a file (run > out.tap): a line per case on stderr
+    t=$(mktemp -d)
+    out=$(script -qec "'$vc' run --filter '$filter' > '$t/out.tap'" /dev/null | tr -d '\r')
+    n=$(grep -cE '^(not )?ok ' "$t/out.tap")
+    ((n > 1)) || fail "too few cases ($n)"
+    [[ $(grep -cE '^\[[0-9]+/'"$n"'\] negotiation/[^ ]+ \.\.\. [a-z]+' <<<"$out") == "$n" ]] ||
+        fail "not one progress line per case on the terminal: $out"
+    grep -q '^\[' "$t/out.tap" && fail "progress went into the TAP"
+    # both on one terminal: the TAP lines are the progress, each case shown once
+    out=$(script -qec "'$vc' run --filter '$filter'" /dev/null | tr -d '\r')
+    [[ $(grep -c 'negotiation/get-features-reply' <<<"$out") == 1 ]] ||
+        fail "a case printed twice on one terminal: $out"
+    # not a terminal (CI): compact periodic lines, then one at the end
+    VHC_PROGRESS_INTERVAL=0 "$vc" run --filter "$filter" 2>"$t/err" >/dev/null
+    [[ $(grep -cE '^vhost-conform: [0-9]+/'"$n"' cases, [0-9.ms]+: pass [0-9]+, fail [0-9]+, .*; last ' "$t/err") == $((n - 1)) ]] ||
+        fail "periodic lines: $(cat "$t/err")"
+    grep -qE "^vhost-conform: done, $n/$n cases in " "$t/err" || fail "no last line: $(cat "$t/err")"
+    grep -q '^\[' "$t/err" && fail "per-case lines in a CI log"
+    "$vc" run --filter "$filter" 2>"$t/err" >/dev/null   # 30 s apart: only the last
+    [[ $(wc -l < "$t/err") == 1 ]] || fail "default interval printed: $(cat "$t/err")"
+    rm -rf "$t"
+    ;;
 *) fail "unknown scenario $scenario" ;;
 esac
 echo "ok: $scenario"
