@@ -13,6 +13,8 @@
 struct vhc_cli_conn {
     struct mfe *fe;             /* heap: it is large */
     struct vhc_backend be;      /* started by us, or pid 0 with --socket */
+    char *tmpl;                 /* the back end's command template; NULL with --socket */
+    unsigned lives;             /* back ends started so far (restart keeps the logs) */
     char dir[PATH_MAX];         /* private directory for socket and log */
     char sock[108];
     char log[PATH_MAX + 16];
@@ -24,6 +26,15 @@ struct vhc_cli_conn {
 int vhc_cli_open(struct vhc_cli_conn *c, const char *backend, const char *socket,
                  int timeout_ms);
 void vhc_cli_close(struct vhc_cli_conn *c);
+/* The shell's life-cycle commands.  Each returns 0, or -1 with a message
+ * on stdout (they are part of a session's output). */
+int vhc_cli_reconnect(struct vhc_cli_conn *c);
+int vhc_cli_kill(struct vhc_cli_conn *c, int sig);
+int vhc_cli_restart(struct vhc_cli_conn *c);
+/* Has the back end started here exited?  Fills why ("exited with status 1",
+ * "was killed by SIGSEGV"); false when it runs or was not started here. */
+bool vhc_cli_backend_gone(struct vhc_cli_conn *c, char *why, size_t len);
+
 int vhc_cmd_shell(int argc, char **argv);
 int vhc_cmd_features(int argc, char **argv);
 

@@ -29,6 +29,46 @@ shell)
     out=$(printf 'qemu-init\nGET_QUEUE_NUM\n' | timeout 60 "$vc" shell 2>&1) || fail "clean session failed: $out"
     grep -qE 'F->B SET_BACKEND_REQ_FD' <<<"$out" || fail "qemu-init sent no SET_BACKEND_REQ_FD"
     grep -qE 'B->F GET_QUEUE_NUM\(17\)' <<<"$out" || fail "no GET_QUEUE_NUM reply"
+    # kill, the notice at once, restart, reconnect
+    out=$( { printf 'qemu-init\nkill\n'; sleep 1; printf 'GET_FEATURES\nrestart\nqemu-init\n';
+             printf 'reconnect\nGET_FEATURES\nkill TERM\nquit\n'; } | timeout 60 "$vc" shell 2>&1)
+    rc=$?
+    echo "$out"
+    grep -qE '^back end \(pid [0-9]+\) was killed by SIGKILL$' <<<"$out" || fail "kill did not say so"
+    # told before the next command was read, not as 'Broken pipe' at it
+    notice=$(grep -n '^\*\*\* the back end closed the connection' <<<"$out" | head -1 | cut -d: -f1)
+    next=$(grep -n '^> GET_FEATURES' <<<"$out" | head -1 | cut -d: -f1)
+    [[ -n $notice && -n $next ]] && ((notice < next)) || fail "no notice before the next command"
+    grep -q '^\*\*\* the back end was killed by SIGKILL' <<<"$out" || fail "no notice of the exit"
+    grep -qE '^back end restarted \(pid [0-9]+; the last one was killed by SIGKILL\)' <<<"$out" ||
+        fail "restart did not say so"
+    [[ $(grep -c 'F->B SET_BACKEND_REQ_FD' <<<"$out") == 2 ]] || fail "qemu-init after restart"
+    after=$(sed -n '/^> reconnect/,$p' <<<"$out")
+    grep -q '^connected to ' <<<"$after" || fail "reconnect did not connect"
+    grep -qE '^[0-9]{4} B->F GET_FEATURES' <<<"$after" || fail "no reply after reconnect"
+    grep -qE '^back end \(pid [0-9]+\) exited with status 0$' <<<"$after" || fail "kill TERM"
+    ((rc == 1)) || fail "exit status $rc, want 1 (GET_FEATURES after kill failed)"
+    # a back end that closes by itself: told at once, with how it ended
+    out=$( { sleep 2.5; echo quit; } | timeout 60 "$vc" shell \
+           --backend "socat UNIX-LISTEN:{socket} SYSTEM:'sleep 1'" 2>&1)
+    echo "$out"
+    [[ $(sed -n '2,3p' <<<"$out") == "*** the back end closed the connection ('reconnect' or 'restart')"$'\n'"*** the back end exited with status 0 ('restart' starts it again)" ]] ||
+        fail "a close by the back end was not told before the next command"
+    # a back end not started here cannot be killed or restarted
+    t=$(mktemp -d)
+    "$(dirname "$vc")/../reference-backend/vhost-refnet" --socket "$t/s.sock" >/dev/null 2>&1 &
+    ref=$!
+    out=$(printf 'kill\nrestart\nGET_FEATURES\n' | timeout 60 "$vc" shell --socket "$t/s.sock" 2>&1)
+    rc=$?
+    kill "$ref"; wait "$ref" 2>/dev/null; rm -rf "$t"
+    grep -q '^kill: the back end was not started here (--socket)' <<<"$out" || fail "kill --socket: $out"
+    grep -q '^restart: the back end was not started here' <<<"$out" || fail "restart --socket"
+    grep -qE 'B->F GET_FEATURES' <<<"$out" || fail "the connection did not survive: $out"
+    ((rc == 1)) || fail "--socket kill/restart: exit $rc, want 1"
+    # on a terminal (libedit): the notice comes while the prompt waits
+    out=$( { sleep 1; echo kill; sleep 1.5; echo quit; } |
+           script -qec "'$vc' shell" /dev/null | tr -d '\r')
+    grep -q '^\*\*\* the back end closed the connection' <<<"$out" || fail "no notice on a terminal: $out"
     ;;
 features)
     out=$(timeout 60 "$vc" features --profile qemu-8.2) || fail "features failed"
