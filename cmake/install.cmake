@@ -28,11 +28,9 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR "vhost-conform")
 set(CPACK_PACKAGE_CONTACT "vhost-conform maintainers <vhost-conform@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "conformance suite for vhost-user back ends")
-set(CPACK_PACKAGE_DESCRIPTION
-    "vhost-conform plays QEMU's part against a vhost-user back end and reports each\n"
-    "case as TAP 14, JUnit and HTML; vhost-refnet is the reference back end it runs\n"
-    "against by default.")
-string(REPLACE ";" "" CPACK_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION}")
+set(CPACK_PACKAGE_DESCRIPTION "vhost-conform plays QEMU's part against a vhost-user back end and
+reports each case as TAP 14, JUnit and HTML. vhost-refnet is the reference back
+end it runs against by default.")
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
