@@ -12,7 +12,7 @@
 
 #include "caseapi.h"
 
-#define ANSWER_MS 15000   /* a kill reaps, a restart forks: seconds at worst */
+#define ANSWER_MS vhc_ms(15000)   /* a kill reaps, a restart forks: seconds at worst */
 
 enum answer { ANS_OK, ANS_UNSUPPORTED, ANS_ERROR };
 

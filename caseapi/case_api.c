@@ -10,7 +10,16 @@
 #include "caseapi.h"
 
 #define WAIT_MS        5000   /* every wait once connected: a loaded back end may be slow */
-#define CONNECT_MS     5000   /* a back end may be starting or reconnecting */
+#define CONNECT_MS     10000  /* a back end may be starting or reconnecting: DPDK's
+                                 EAL takes seconds on two busy cores */
+
+/* vhc_ms: the running case's --timeout-scale (the child runs one case) */
+static double wait_scale = 1;
+
+int vhc_ms(int ms)
+{
+    return wait_scale > 1 ? (int)(ms * wait_scale) : ms;
+}
 #define TRANSCRIPT_N   24u
 
 /* Only pass, fail and skip travel in a record; the runner names the rest
@@ -134,17 +143,17 @@ void vhc_require_protocol(struct vhc_ctx *ctx, uint64_t protocol_features)
 
 void vhc_open(struct vhc_ctx *ctx)
 {
-    ctx->fe.timeout_ms = CONNECT_MS;
+    ctx->fe.timeout_ms = vhc_ms(CONNECT_MS);
     /* the runner's socket path, not f->path: a reopen must not depend on
      * what an earlier connect left in fe */
     int rc = ctx->fe.role == MFE_LISTEN ? mfe_accept(&ctx->fe)
                                         : mfe_connect(&ctx->fe, ctx->socket_path);
-    ctx->fe.timeout_ms = WAIT_MS;
+    ctx->fe.timeout_ms = vhc_ms(WAIT_MS);
     if (rc < 0)
         VHC_FAIL_HERE(ctx, "connect",
                  "expected a connection with the back end (%s %s) within %d ms; got: %s",
                  ctx->mode == VHC_MODE_CLIENT ? "accept on" : "connect to",
-                 ctx->socket_path, CONNECT_MS, mfe_error(&ctx->fe));
+                 ctx->socket_path, vhc_ms(CONNECT_MS), mfe_error(&ctx->fe));
 }
 
 /* QEMU reconnects after its reconnect interval (1 s or more, trace d1), so
@@ -221,8 +230,9 @@ void vhc_run_child(struct vhc_ctx *ctx)
     const struct vhc_case *c = ctx->c;
     signal(SIGPIPE, SIG_IGN);   /* a back end that closes must not kill us */
     ctx->step_file = NULL;      /* no step of the body yet */
+    wait_scale = ctx->timeout_scale;
     if (ctx->fe.timeout_ms == 0) {   /* not prepared by a runner */
-        mfe_init(&ctx->fe, WAIT_MS);
+        mfe_init(&ctx->fe, vhc_ms(WAIT_MS));
         ctx->fe.role = ctx->mode == VHC_MODE_CLIENT ? MFE_LISTEN : MFE_CONNECT;
         snprintf(ctx->fe.path, sizeof ctx->fe.path, "%s", ctx->socket_path);
     }

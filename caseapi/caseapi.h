@@ -29,9 +29,12 @@
 #define PF(name) BIT(VHU_PF_##name)
 
 /* The verdicts of a run.  A case child reports pass, fail or skip; the
- * runner judges the others (and names them all: harness.h). */
+ * runner judges the others (and names them all: harness.h).  broken: the
+ * case could not be set up (its back end did not start, its socket could
+ * not be made), so it says nothing about the back end's conformance: a
+ * failure of the run, never matched by an expectation (LTP's TBROK). */
 enum vhc_verdict {
-    VHC_PASS, VHC_FAIL, VHC_SKIP, VHC_TIMEOUT, VHC_CRASH, VHC_NOTRUN,
+    VHC_PASS, VHC_FAIL, VHC_SKIP, VHC_TIMEOUT, VHC_CRASH, VHC_NOTRUN, VHC_BROKEN,
     VHC_VERDICT_COUNT
 };
 
@@ -62,6 +65,13 @@ struct vhc_ctx;
 /* a case's deadline when it names none: its waits are 5 s each */
 #define VHC_DEFAULT_TIMEOUT_S 30u
 
+/* A wait inside a case, in ms, under --timeout-scale: ms times the scale
+ * when it is above 1.  A scale below 1 shortens only the runner's deadline
+ * for the case, never a wait: those are sized for a loaded machine (two
+ * cores, both busy), and what a wait costs is paid only when the back end
+ * is already failing.  The scale is the running case's (vhc_run_child). */
+int vhc_ms(int ms);
+
 struct vhc_case {
     const char *id;            /* "negotiation/reply-ack-set-owner" */
     const char *summary;       /* one line */
@@ -89,6 +99,7 @@ struct vhc_ctx {
     pid_t backend_pgid;        /* > 0 when the runner started the back end */
     int control_fd;            /* requests to the runner (vhc_backend_kill ...);
                                   -1 when there is no runner */
+    double timeout_scale;      /* --timeout-scale (0 = 1): the case's waits (vhc_ms) */
     /* the case's line that called the shared step now running (VHC_STEP);
      * step_file is NULL until the body calls one */
     const char *step_file;
@@ -262,7 +273,15 @@ void vc_ring_prepare(struct vhc_ctx *ctx, unsigned idx);
 void vc_start(struct vhc_ctx *ctx, const uint16_t *bases, bool reuse);
 /* QEMU 7.2 stop; bases out (may be NULL). */
 void vc_stop(struct vhc_ctx *ctx, uint16_t *bases);
-/* rings driven: 2 per queue pair */
+/* The profile's host-side stop (QMP stop, set_link off: no enable round
+ * after it), and the start after cont: the saved bases, the same rings, no
+ * guest probing. */
+void vc_stop_host(struct vhc_ctx *ctx, uint16_t *bases);
+void vc_resume(struct vhc_ctx *ctx, const uint16_t *bases);
+/* The guest's driver bound again after a guest-side stop: new rings, bases 0
+ * (trace c1). */
+void vc_rebind(struct vhc_ctx *ctx);
+/* rings driven: 2 per queue pair (net), per --device otherwise */
 unsigned vc_nvq(const struct vhc_ctx *ctx);
 /* Each of n bases must equal want[i]. */
 void vc_check_bases(struct vhc_ctx *ctx, const uint16_t *got, const uint16_t *want,
@@ -303,6 +322,9 @@ unsigned vc_bad_index_u8(struct vhc_ctx *ctx);
 #define vc_ring_prepare(ctx, ...) VHC_STEP(ctx, vc_ring_prepare(ctx, __VA_ARGS__))
 #define vc_start(ctx, ...) VHC_STEP(ctx, vc_start(ctx, __VA_ARGS__))
 #define vc_stop(ctx, ...) VHC_STEP(ctx, vc_stop(ctx, __VA_ARGS__))
+#define vc_stop_host(ctx, ...) VHC_STEP(ctx, vc_stop_host(ctx, __VA_ARGS__))
+#define vc_resume(ctx, ...) VHC_STEP(ctx, vc_resume(ctx, __VA_ARGS__))
+#define vc_rebind(ctx) VHC_STEP(ctx, vc_rebind(ctx))
 #define vc_check_bases(ctx, ...) VHC_STEP(ctx, vc_check_bases(ctx, __VA_ARGS__))
 #define vc_eventfd(ctx) VHC_STEP(ctx, vc_eventfd(ctx))
 #define vc_bad_index_u8(ctx) VHC_STEP(ctx, vc_bad_index_u8(ctx))

@@ -387,9 +387,12 @@ bool dp_pump(struct dp *d, uint32_t count, unsigned window, uint32_t lost)
             uint32_t want = count - d->st[p].sent;
             moved |= dp_send(d, p, room < want ? room : want) > 0;
         }
+        long long now = dp_now_ms();
+        if (now - last > d->longest_pause_ms)
+            d->longest_pause_ms = now - last;
         if (moved)
-            last = dp_now_ms();
-        else if (dp_now_ms() - last >= DP_STALL_MS)
+            last = now;
+        else if (now - last >= DP_STALL_MS)
             return false;
         else
             dp_wait(d, 20);

@@ -19,8 +19,13 @@
 #define DP_MAX_PAIRS  2u
 #define DP_RING       256u     /* every ring's size */
 #define DP_BATCH      32u      /* frames per kick */
-#define DP_STALL_MS   2000     /* no progress for this long: stalled */
-#define DP_SETTLE_MS  100      /* a back end that is done is quiet after this */
+/* Nothing moved for this long: stalled.  Sized for two busy cores where a
+ * polling back end (DPDK) shares its core with another job's and with
+ * other work: a pause of a few seconds is load, not a stall, and the
+ * window costs time only when the back end really stalled.  Both follow
+ * --timeout-scale (vhc_ms). */
+#define DP_STALL_MS   vhc_ms(10000)
+#define DP_SETTLE_MS  vhc_ms(100)   /* a back end that is done is quiet after this */
 
 /* One row of a variant table: what to negotiate and how to drive it. */
 struct dp_variant {
@@ -51,6 +56,7 @@ struct dp {
     char first_bad[256];           /* the first problem seen, for the message */
     bool tx_len_noted;             /* the TX used-len remark is in the transcript */
     uint8_t *batch;                /* DP_BATCH frame buffers */
+    long long longest_pause_ms;    /* dp_pump: the longest time nothing moved */
 };
 
 /* The virtio features a variant negotiates (offered & QEMU 7.2's guest set,

@@ -174,8 +174,7 @@ void vc_ring_prepare(struct vhc_ctx *ctx, unsigned idx)
 
 unsigned vc_nvq(const struct vhc_ctx *ctx)
 {
-    unsigned pairs = ctx->fe.queue_pairs ? ctx->fe.queue_pairs : 1;
-    return 2 * pairs;
+    return ctx->fe.nrings ? ctx->fe.nrings : 2;   /* mfe_qemu_init: per --device */
 }
 
 void vc_start(struct vhc_ctx *ctx, const uint16_t *bases, bool reuse)
@@ -188,6 +187,24 @@ void vc_start(struct vhc_ctx *ctx, const uint16_t *bases, bool reuse)
 void vc_stop(struct vhc_ctx *ctx, uint16_t *bases)
 {
     VHC_OK(ctx, mfe_qemu_stop(&ctx->fe, bases));
+}
+
+void vc_stop_host(struct vhc_ctx *ctx, uint16_t *bases)
+{
+    VHC_OK(ctx, mfe_qemu_stop_as(&ctx->fe, MFE_STOP_HOST, bases));
+}
+
+void vc_resume(struct vhc_ctx *ctx, const uint16_t *bases)
+{
+    struct mfe_start_opts o = { .bases = bases, .reuse_memory = true, .kind = MFE_START_RESUME };
+    VHC_OK(ctx, mfe_qemu_start(&ctx->fe, &o));
+}
+
+void vc_rebind(struct vhc_ctx *ctx)
+{
+    mfe_qemu_fresh_rings(&ctx->fe);
+    struct mfe_start_opts o = { .reuse_memory = true, .kind = MFE_START_REBIND };
+    VHC_OK(ctx, mfe_qemu_start(&ctx->fe, &o));
 }
 
 void vc_check_bases(struct vhc_ctx *ctx, const uint16_t *got, const uint16_t *want,

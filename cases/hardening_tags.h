@@ -44,6 +44,14 @@
 #define FIX_LIBVHOST_USER_MEM "libvhost-user / virtiofsd fixes: a region's mmap offset " \
     "and size are checked before mmap, and a memory table that cannot be mapped is " \
     "refused instead of leaving half-mapped regions"
+#define FIX_QEMU_MEMFD_SEAL "QEMU memory-backend-memfd seals guest RAM against " \
+    "shrinking (seal=on, its default since it came in QEMU 2.12): a process that maps a " \
+    "file which then shrinks dies of SIGBUS on its next access; memory-backend-file and " \
+    "hugetlbfs files cannot be sealed, so a back end has to survive it"
+#define FIX_INDIRECT_BOUND "Linux vhost (drivers/vhost/vhost.c, get_indirect) refuses " \
+    "an indirect table of more than 2^16 entries ('Indirect buffer length too big'): " \
+    "a table bounded only by its memory region lets a guest make one chain cost tens of " \
+    "millions of descriptor reads while the control plane waits"
 #define FIX_VRING_NUM "DPDK vhost_user_set_vring_num and libvhost-user: a ring size of " \
     "0, not a power of two, or above 32768 is refused (it sizes arrays the back end " \
     "indexes with guest data)"

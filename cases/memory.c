@@ -1,5 +1,6 @@
 /* memory/: SET_MEM_TABLE and the memory-slot requests. */
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "caseapi.h"
@@ -220,6 +221,66 @@ static void add_mem_reg_per_device(struct vhc_ctx *ctx)
     ring_on_added_memory(ctx);
 }
 
+/* ---- the slot limit ---- */
+
+#define SLOTS_CAP 512u   /* beyond this the case would hold too many fds */
+#define SLOT_SIZE (2 * MiB)
+
+/* ADD_MEM_REG (NEED_REPLY) of slot i: its own 2 MiB memfd at gpa i * 4 MiB;
+ * returns the ack, or -1 when the back end closed. */
+static long long add_slot(struct vhc_ctx *ctx, unsigned i, struct vhu_msg *m)
+{
+    int fd = memfd_create("vhc-slot", MFD_CLOEXEC);
+    VHC_ASSERT(ctx, fd >= 0 && ftruncate(fd, (off_t)SLOT_SIZE) == 0, "frontend.memfd",
+               "memfd for slot %u failed", i);
+    vhu_msg_init(m, VHU_REQ_ADD_MEM_REG, VHU_FLAG_NEED_REPLY);
+    m->u.mem_reg.region = (struct vhu_region){ .gpa = (uint64_t)i * 2 * SLOT_SIZE,
+        .size = SLOT_SIZE, .uaddr = 0x100000000000ull + (uint64_t)i * 2 * SLOT_SIZE };
+    m->hdr.size = sizeof m->u.mem_reg;
+    vhu_msg_add_fd(m, fd);
+    return fd;
+}
+
+/* GET_MAX_MEM_SLOTS, then SET_FEATURES; SKIP past SLOTS_CAP */
+static unsigned max_slots(struct vhc_ctx *ctx)
+{
+    uint64_t n = vc_get_u64(ctx, VHU_REQ_GET_MAX_MEM_SLOTS);
+    if (n == 0 || n > SLOTS_CAP)
+        vhc_skip(ctx, "GET_MAX_MEM_SLOTS is %llu: outside the 1..%u this case fills",
+                 (unsigned long long)n, SLOTS_CAP);
+    vc_set_features(ctx);
+    return (unsigned)n;
+}
+
+static void fill_slots(struct vhc_ctx *ctx, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        struct vhu_msg m;
+        int fd = (int)add_slot(ctx, i, &m);
+        uint64_t ack = vc_ack(ctx, &m);
+        close(fd);
+        VHC_ASSERT(ctx, ack == 0, "mem_slots.fill",
+                   "expected ack 0 to ADD_MEM_REG of slot %u of the %u GET_MAX_MEM_SLOTS "
+                   "promised; got %llu", i + 1, n, (unsigned long long)ack);
+    }
+}
+
+static void slots_fill_to_max(struct vhc_ctx *ctx)
+{
+    fill_slots(ctx, max_slots(ctx));
+    vc_get_u64(ctx, VHU_REQ_GET_FEATURES);   /* still serving */
+}
+
+static void slots_one_past_max(struct vhc_ctx *ctx)
+{
+    unsigned n = max_slots(ctx);
+    fill_slots(ctx, n);
+    struct vhu_msg m;
+    int fd = (int)add_slot(ctx, n, &m);
+    vhc_expect_rejected(ctx, &m, "mem_slots.limit");
+    close(fd);
+}
+
 #define MEM_RULE "vhost-user.rst, SET_MEM_TABLE: the ancillary data carries one fd " \
                  "per region, size and order matching the regions; "
 
@@ -355,6 +416,31 @@ const struct vhc_case vhc_cases_memory[] = {
                  "BASE 9, ADDR accepted; GET_VRING_BASE = 9",
         .protocol_features = PF(CONFIGURE_MEM_SLOTS) | PF(REPLY_ACK),
         .body = add_mem_reg_per_device,
+    },
+    {
+        .id = "memory/slots-fill-to-max",
+        .summary = "as many ADD_MEM_REG as GET_MAX_MEM_SLOTS said are each acked 0",
+        .rule = "vhost-user.rst, GET_MAX_MEM_SLOTS: the back end returns the maximum "
+                "number of memory slots for QEMU to expose to the guest; QEMU then adds "
+                "up to that many regions (ADD_MEM_REG), so each must be accepted",
+        .steps = "QEMU init; GET_MAX_MEM_SLOTS = n (SKIP past 512); SET_FEATURES; n "
+                 "ADD_MEM_REG of 2 MiB memfds (NEED_REPLY); ack 0 each; GET_FEATURES",
+        .protocol_features = PF(CONFIGURE_MEM_SLOTS) | PF(REPLY_ACK),
+        .timeout_s = 60,
+        .body = slots_fill_to_max,
+    },
+    {
+        .id = "memory/slots-one-past-max",
+        .summary = "ADD_MEM_REG of one region more than GET_MAX_MEM_SLOTS is refused",
+        .rule = "vhost-user.rst, GET_MAX_MEM_SLOTS: the answer is the back end's slot "
+                "limit; a region past it cannot be held, so ack 0 is a false success "
+                "(a close is also accepted)",
+        .steps = "QEMU init; GET_MAX_MEM_SLOTS = n (SKIP past 512); SET_FEATURES; n "
+                 "ADD_MEM_REG acked 0; one more: non-zero ack or close; a new "
+                 "connection is served",
+        .protocol_features = PF(CONFIGURE_MEM_SLOTS) | PF(REPLY_ACK),
+        .timeout_s = 60,
+        .body = slots_one_past_max,
     },
 };
 const size_t vhc_cases_memory_n = ARRAY_LEN(vhc_cases_memory);

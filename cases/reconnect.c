@@ -71,29 +71,16 @@ static uint32_t burst_and_kill(struct vhc_ctx *ctx, struct dp *d, uint32_t lost)
     return dp_lost(d) - lost;
 }
 
-static uint16_t used_idx(struct vhc_ctx *ctx, unsigned i)
-{
-    volatile uint16_t *p = mfe_gpa(&ctx->fe.mem, ctx->fe.vq[i].used_gpa + 2, 2);
-    VHC_ASSERT(ctx, p, "frontend.memory", "used ring of vq %u is not in guest memory", i);
-    return *p;
-}
-
-/* QEMU after the back end's death: new connection, init, and start with
- * each ring's base at its used index, on the same memory and rings. */
+/* QEMU after the back end's death (trace d1): a new connection, the init,
+ * and each running ring restarted from its used index, on the same memory
+ * and rings (mfe_qemu_reconnect). */
 static void restart_and_resume(struct vhc_ctx *ctx, struct dp *d)
 {
-    uint64_t features = ctx->fe.acked_features;
     vhc_backend_restart(ctx);
     mfe_disconnect(&ctx->fe);
-    ctx->fe.acked_features = ctx->fe.acked_protocol_features = 0;
     mfe_note(&ctx->fe, "-- reconnect after kill --");
     vhc_open(ctx);
-    VHC_OK(ctx, mfe_qemu_init(&ctx->fe, 1));
-    uint16_t bases[2] = { used_idx(ctx, 0), used_idx(ctx, 1) };
-    mfe_note(&ctx->fe, "restore bases from used idx: rx %u, tx %u", bases[0], bases[1]);
-    struct mfe_start_opts o = { .queue_pairs = 1, .ring_size = DP_RING, .features = features,
-                                .bases = bases, .reuse_memory = true };
-    VHC_OK(ctx, mfe_qemu_start(&ctx->fe, &o));
+    VHC_OK(ctx, mfe_qemu_reconnect(&ctx->fe));
     /* init gave the rings new call eventfds; the kick eventfds are kept */
     d->net[0].rx_call = ctx->fe.vq[0].call;
     d->net[0].tx_call = ctx->fe.vq[1].call;
@@ -127,10 +114,10 @@ static void write_stats(struct vhc_ctx *ctx, const struct dp *d, const struct ta
     const struct dp_stream *s = &d->st[0];
     char line[400];
     snprintf(line, sizeof line, "%s mode=%s rounds=%u sent=%u delivered=%u lost=%u "
-             "worst_round=%u in_flight_max=%u duplicated=%u reordered=%u corrupt=%u",
-             ctx->c->id, ctx->mode == VHC_MODE_CLIENT ? "client" : "server", rounds,
-             s->sent, s->got, t->lost, t->worst_round, t->in_flight_max, s->dups,
-             s->reordered, s->corrupt);
+             "worst_round=%u in_flight_max=%u duplicated=%u reordered=%u corrupt=%u "
+             "longest_pause_ms=%lld", ctx->c->id,
+             ctx->mode == VHC_MODE_CLIENT ? "client" : "server", rounds, s->sent, s->got, t->lost, t->worst_round, t->in_flight_max, s->dups,
+             s->reordered, s->corrupt, d->longest_pause_ms);
     mfe_note(&ctx->fe, "%s", line);
     const char *path = getenv("VHC_STATS");
     FILE *f = path ? fopen(path, "a") : NULL;

@@ -23,6 +23,21 @@ static int open_session(void *arg, struct mfe *f)
     return 0;
 }
 
+/* Where the recording killed the back end (d1): the runner kills and starts
+ * it again (vhc_backend_kill / vhc_backend_restart end the child when it
+ * cannot). */
+static int kill_backend(void *arg)
+{
+    vhc_backend_kill(arg);
+    return 0;
+}
+
+static int restart_backend(void *arg)
+{
+    vhc_backend_restart(arg);
+    return 0;
+}
+
 static void load(struct vhc_ctx *ctx, struct mfe_trace *t)
 {
     char rel[256], path[4096], err[512];
@@ -52,6 +67,10 @@ static void replay_trace(struct vhc_ctx *ctx)
     load(ctx, &t);
     require_device(ctx, &t);
     struct mfe_replay_opts o = { .open = open_session, .arg = ctx };
+    if (ctx->backend_pgid > 0) {   /* a back end the runner started */
+        o.kill = kill_backend;
+        o.restart = restart_backend;
+    }
     struct mfe_replay_stats st;
     int rc = mfe_replay_run(&ctx->fe, &t, &o, &st);
     mfe_note(&ctx->fe, "replay: ok %u, differs %u, masked %u, skipped %u, mismatches %u",
@@ -68,7 +87,8 @@ static void replay_trace(struct vhc_ctx *ctx)
              "else arrives; offers, limits and ring positions may differ"
 #define STEPS "replay every front-end message of the trace in order (fresh eventfds, " \
               "sockets and memory laid out as recorded, features masked to the offer, " \
-              "a new connection per recorded session); compare each reply"
+              "a new connection per recorded session, the back end killed and started again "\
+              "where the recording killed it); compare each reply"
 
 /* the id is written out whole (grep finds it); its last part names the trace */
 #define TRACE(case_id, what) {                                           \

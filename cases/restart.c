@@ -144,16 +144,10 @@ static void pump_known_loss(struct vhc_ctx *ctx, struct dp *d, uint32_t more, ui
  * the saved bases, the same memory and rings. */
 static void cont(struct vhc_ctx *ctx, const uint16_t *bases)
 {
-    const struct mfe_profile *was = ctx->fe.profile;
-    struct mfe_profile quiet = *(was ? was : mfe_profile_current());
-    quiet.enable_rounds = 0;
-    ctx->fe.profile = &quiet;
     struct mfe_start_opts o = {.queue_pairs = 1, .ring_size = DP_RING,
                                .features = ctx->fe.acked_features, .bases = bases,
-                               .reuse_memory = true};
-    int rc = mfe_qemu_start(&ctx->fe, &o);
-    ctx->fe.profile = was;
-    VHC_OK(ctx, rc);
+                               .reuse_memory = true, .kind = MFE_START_RESUME};
+    VHC_OK(ctx, mfe_qemu_start(&ctx->fe, &o));
 }
 
 static void host_round(struct vhc_ctx *ctx, struct dp *d, struct ledger *l)
@@ -161,7 +155,7 @@ static void host_round(struct vhc_ctx *ctx, struct dp *d, struct ledger *l)
     uint16_t bases[MFE_MAX_VQ];
     post_unkicked(ctx, d);
     mfe_note(&ctx->fe, "-- VM stop --");
-    VHC_OK(ctx, mfe_qemu_stop(&ctx->fe, bases));
+    VHC_OK(ctx, mfe_qemu_stop_as(&ctx->fe, MFE_STOP_HOST, bases));
     book_stop(ctx, d, bases, l);
     mfe_note(&ctx->fe, "-- VM cont: restart from the saved bases --");
     cont(ctx, bases);
@@ -197,7 +191,8 @@ static void guest_round(struct vhc_ctx *ctx, struct dp *d, struct ledger *l)
     fresh_rings(ctx, v);
     mfe_note(&ctx->fe, "-- guest rebind: new rings, start from base 0 --");
     struct mfe_start_opts o = {.queue_pairs = 1, .ring_size = DP_RING,
-                               .features = ctx->fe.acked_features, .reuse_memory = true};
+                               .features = ctx->fe.acked_features, .reuse_memory = true,
+                               .kind = MFE_START_REBIND};
     VHC_OK(ctx, mfe_qemu_start(&ctx->fe, &o));
     struct mfe_net_opts no = {.max_frame = v->max_len};
     int rc = mfe_net_init(&d->net[0], &ctx->fe, 0, &no);

@@ -2,22 +2,15 @@
  * and what sits on them (xlate.c, net.c, fwd.c), run the way a worker runs
  * them: loopback forwarding of one queue pair, TX ring to RX ring.
  *
- * Guest memory is one 64 KiB region at guest-physical 0, mapped between two
- * PROT_NONE guard pages: any access outside it faults (and ASan reports
- * heap-style overflows inside the process as well).  Input:
- *
- *   byte 0   ring size: 1 << (b % 9) for split (1..256); b % 256 + 1 packed
- *   byte 1   bit 0 packed, bit 1 EVENT_IDX, bit 2 INDIRECT_DESC,
- *            bit 3 MRG_RXBUF, bits 4-7 bursts to run (1..16)
- *   byte 2-3 TX ring base (SET_VRING_BASE value), little endian
- *   byte 4-5 RX ring base
- *   rest     guest memory from gpa 0 (the rest stays zero)
- *
- * Layout: TX desc 0x0000, TX avail/driver area 0x1000, TX used/device area
- * 0x1400; RX the same at 0x2000; the rest (0x4000..) is for buffers.  The
- * fuzzer writes descriptors, indices and flags directly; it must never make
- * refnet read or write outside the region. */
+ * Guest memory (fuzz_ring.h): a 64 KiB region at guest-physical 0 and two
+ * large sparse ones, each mapped between PROT_NONE guard pages: any access
+ * outside them faults (and ASan reports heap-style overflows inside the
+ * process as well).  The fuzzer writes descriptors, indices and flags
+ * directly; it must never make refnet read or write outside the regions, nor
+ * walk longer than the queue size allows (a timeout). */
 #include "worker.h"
+
+#include "fuzz_ring.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,27 +19,38 @@
 #include <unistd.h>
 
 #define PG          4096u
-#define GUEST_SIZE  (16u * PG)
-#define CFG_BYTES   6u
-#define TX_RING     0x0000u
-#define RX_RING     0x2000u
 
 void ref_log(const char *fmt, ...)
 {
     (void)fmt;                  /* "ring broken" lines: expected here */
 }
 
-static uint8_t *guest;          /* GUEST_SIZE bytes between guard pages */
+static uint8_t *guest, *big[2];  /* region 0 and the large ones */
+
+/* size bytes between guard pages (reserved, not backed until touched) */
+static uint8_t *map_guarded(size_t size)
+{
+    uint8_t *all = mmap(NULL, size + 2 * PG, PROT_NONE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (all == MAP_FAILED || mprotect(all + PG, size, PROT_READ | PROT_WRITE) < 0)
+        abort();
+    return all + PG;
+}
 
 static void map_guest(void)
 {
-    uint8_t *all = mmap(NULL, GUEST_SIZE + 2 * PG, PROT_NONE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (all == MAP_FAILED)
-        abort();
-    guest = all + PG;
-    if (mprotect(guest, GUEST_SIZE, PROT_READ | PROT_WRITE) < 0)
-        abort();
+    guest = map_guarded(FR_SMALL);
+    big[0] = map_guarded(FR_BIG);
+    big[1] = map_guarded(FR_BIG);
+}
+
+/* Every region back to zero: what the last input (or refnet) wrote there. */
+static void reset_guest(void)
+{
+    memset(guest, 0, FR_SMALL);
+    for (unsigned i = 0; i < 2; i++)
+        if (madvise(big[i], FR_BIG, MADV_DONTNEED) < 0)
+            abort();
 }
 
 static void setup_ring(struct ref_session *s, struct ref_vring *v, unsigned index,
@@ -57,8 +61,8 @@ static void setup_ring(struct ref_session *s, struct ref_vring *v, unsigned inde
     v->packed = packed;
     v->base = base;
     v->desc = guest + at;
-    v->avail = guest + at + 0x1000;
-    v->used = guest + at + 0x1400;
+    v->avail = guest + at + FR_AVAIL;
+    v->used = guest + at + FR_USED;
     v->started = v->enabled = v->armed = true;
     ref_vq_start(s, v);
 }
@@ -77,12 +81,17 @@ static void setup_session(struct ref_session *s, const uint8_t *cfg)
     s->features |= (cfg[1] & 8) ? 1ull << REF_NET_F_MRG_RXBUF : 0;
     s->features |= packed ? 1ull << VHU_F_RING_PACKED : 0;
     ref_mem_init(&s->mem);
-    s->mem.r[0] = (struct ref_region){ .gpa = 0, .size = GUEST_SIZE, .uaddr = 0,
-                                       .map = guest, .map_len = GUEST_SIZE };
-    s->mem.n = 1;
+    s->mem.r[0] = (struct ref_region){ .gpa = 0, .size = FR_SMALL, .uaddr = 0,
+                                       .map = guest, .map_len = FR_SMALL };
+    const uint64_t big_gpa[2] = { FR_BIG_GPA1, FR_BIG_GPA2 };
+    for (unsigned i = 0; i < 2; i++)
+        s->mem.r[1 + i] = (struct ref_region){ .gpa = big_gpa[i], .size = FR_BIG,
+                                               .uaddr = big_gpa[i], .map = big[i],
+                                               .map_len = FR_BIG };
+    s->mem.n = 3;
     uint32_t num = packed ? cfg[0] + 1u : 1u << (cfg[0] % 9);
-    setup_ring(s, &s->rings[1], 1, TX_RING, num, packed, (uint16_t)(cfg[2] | cfg[3] << 8));
-    setup_ring(s, &s->rings[0], 0, RX_RING, num, packed, (uint16_t)(cfg[4] | cfg[5] << 8));
+    setup_ring(s, &s->rings[1], 1, FR_TX, num, packed, (uint16_t)(cfg[2] | cfg[3] << 8));
+    setup_ring(s, &s->rings[0], 0, FR_RX, num, packed, (uint16_t)(cfg[4] | cfg[5] << 8));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -91,11 +100,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct ref_worker w;         /* ~64 KiB frame buffer inside */
     if (!guest)
         map_guest();
-    if (size < CFG_BYTES)
+    if (size < FR_CFG_BYTES)
         return 0;
-    memset(guest, 0, GUEST_SIZE);
-    size_t img = size - CFG_BYTES < GUEST_SIZE ? size - CFG_BYTES : GUEST_SIZE;
-    memcpy(guest, data + CFG_BYTES, img);
+    reset_guest();
+    size_t img = size - FR_CFG_BYTES, small = img < FR_SMALL ? img : FR_SMALL;
+    memcpy(guest, data + FR_CFG_BYTES, small);
+    if (img > FR_SMALL)
+        memcpy(big[0], data + FR_CFG_BYTES + FR_SMALL,
+               img - FR_SMALL < FR_BIG_HEAD ? img - FR_SMALL : FR_BIG_HEAD);
     setup_session(&s, data);
     memset(&w, 0, sizeof w);
     w.s = &s;

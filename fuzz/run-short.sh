@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# run-short.sh FUZZ_MSG FUZZ_RING FIXTURES WORKDIR
-# The CI fuzz run: make the seed corpora, replay every regression input in
-# regress/ (each must pass), then fuzz each target for FUZZ_SECONDS (30 by
-# default).  Fails on any crash, leak, sanitizer report or timeout; the
-# crashing input is left in WORKDIR/crash-* (copy it into regress/).
+# run-short.sh FUZZ_MSG FUZZ_RING MAKE_SEEDS FIXTURES WORKDIR
+# The CI fuzz run: make the seed corpora (make_seeds), replay every
+# regression input in regress/ (each must pass), then fuzz each target for
+# FUZZ_SECONDS (30 by default).  Fails on any crash, leak, sanitizer report
+# or timeout; the crashing input is left in WORKDIR/crash-* (copy it into
+# regress/).
 set -euo pipefail
-msg=$(realpath "$1") ring=$(realpath "$2") fixtures=$3 work=$(realpath -m "$4")
+msg=$(realpath "$1") ring=$(realpath "$2") seeds=$(realpath "$3") fixtures=$4
+work=$(realpath -m "$5")
 here=$(cd "$(dirname "$0")" && pwd)
 secs=${FUZZ_SECONDS:-30}
 rm -rf "$work"
 mkdir -p "$work"
-python3 "$here/make-corpus.py" "$fixtures" "$work/seeds"
+"$seeds" "$fixtures" "$work/seeds"
 
 declare -A bin=([msg]=$msg [ring]=$ring)
-declare -A maxlen=([msg]=16384 [ring]=65542)    # ring: 6 config bytes + 64 KiB
+declare -A maxlen=([msg]=16384 [ring]=69638)    # ring: fuzz_ring.h FR_MAX_LEN
 for t in msg ring; do
     regress=("$here"/regress/$t/*)
     if [[ -e ${regress[0]} ]]; then

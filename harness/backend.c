@@ -6,14 +6,17 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "reaper.h"
 
 #define REFNET "vhost-refnet"
 #define TAIL_BYTES 16384
@@ -109,20 +112,24 @@ static bool append(char **buf, size_t *len, const char *s, size_t n)
     return true;
 }
 
-char *vhc_backend_expand(const char *tmpl, const char *socket_path, enum vhc_mode mode)
+char *vhc_backend_expand_job(const char *tmpl, const char *socket_path, enum vhc_mode mode,
+                             unsigned job)
 {
     char *sock = shell_quote(socket_path);
+    char num[16];
+    snprintf(num, sizeof num, "%u", job);
     const struct { const char *key; const char *value; } vars[] = {
-        { "{socket}", sock }, { "{mode}", vhc_mode_name(mode) },
+        { "{socket}", sock }, { "{mode}", vhc_mode_name(mode) }, { "{n}", num },
     };
+    const size_t nvars = sizeof vars / sizeof vars[0];
     char *out = NULL;
     size_t len = 0;
     bool ok = sock && append(&out, &len, "", 0);
     for (const char *p = tmpl; ok && *p;) {
         size_t i = 0;
-        while (i < 2 && strncmp(p, vars[i].key, strlen(vars[i].key)) != 0)
+        while (i < nvars && strncmp(p, vars[i].key, strlen(vars[i].key)) != 0)
             i++;
-        if (i < 2) {
+        if (i < nvars) {
             ok = append(&out, &len, vars[i].value, strlen(vars[i].value));
             p += strlen(vars[i].key);
         } else {
@@ -137,18 +144,27 @@ char *vhc_backend_expand(const char *tmpl, const char *socket_path, enum vhc_mod
     return out;
 }
 
-/* In the forked child: own group, output to the log, default signals. */
-static void exec_backend(const char *cmd, int log_fd)
+char *vhc_backend_expand(const char *tmpl, const char *socket_path, enum vhc_mode mode)
+{
+    return vhc_backend_expand_job(tmpl, socket_path, mode, 0);
+}
+
+/* In the forked child: own group, output to the keeper's pipe, default
+ * signals, and death with the runner (its SIGKILL cannot be caught, so the
+ * back end must not count on the runner to stop it). */
+static void exec_backend(const char *cmd, int out_fd, pid_t runner)
 {
     setpgid(0, 0);
+    vhc_die_with_parent(runner, SIGKILL);
     signal(SIGPIPE, SIG_DFL);   /* ignored in the runner; exec would keep that */
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     int null_fd = open("/dev/null", O_RDONLY);
     if (null_fd >= 0)
         dup2(null_fd, STDIN_FILENO);
-    dup2(log_fd, STDOUT_FILENO);
-    dup2(log_fd, STDERR_FILENO);
+    dup2(out_fd, STDOUT_FILENO);
+    dup2(out_fd, STDERR_FILENO);
     /* the back end inherits nothing of ours: an fd check on it (valgrind
      * --track-fds, /proc counts) must see only what it opened itself */
     close_range(3, ~0u, 0);
@@ -162,17 +178,23 @@ static void exec_backend(const char *cmd, int log_fd)
 int vhc_backend_start(struct vhc_backend *b, const char *cmd, const char *log_path)
 {
     memset(b, 0, sizeof *b);
+    b->keeper.ctl = -1;
     snprintf(b->log_path, sizeof b->log_path, "%s", log_path);
-    int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (log_fd < 0)
+    int out_fd = vhc_logcap_start(&b->keeper, log_path);
+    if (out_fd < 0)
         return -1;
+    pid_t runner = getpid();
     fflush(NULL);   /* the child must not flush our buffers a second time */
     pid_t pid = fork();
     if (pid == 0)
-        exec_backend(cmd, log_fd);
-    close(log_fd);
-    if (pid < 0)
+        exec_backend(cmd, out_fd, runner);
+    int err = errno;
+    close(out_fd);
+    if (pid < 0) {
+        vhc_logcap_end(&b->keeper);
+        errno = err;
         return -1;
+    }
     setpgid(pid, pid);   /* both sides set it: no window where a kill misses */
     b->pid = pid;
     return 0;
@@ -190,7 +212,7 @@ static bool is_crash_signal(int sig)
 }
 
 /* Sanitizers catch the signal (or the bad access) and exit non-zero. */
-static bool log_says_sanitizer(const struct vhc_backend *b)
+static bool log_says_sanitizer(struct vhc_backend *b)
 {
     char *tail = vhc_backend_tail(b);
     bool found = tail && (strstr(tail, "ERROR: AddressSanitizer") ||
@@ -237,15 +259,9 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-void vhc_backend_stop(struct vhc_backend *b, int grace_ms)
+/* Reap the leader (after a SIGKILL to the group) and end the keeper. */
+static void reap(struct vhc_backend *b)
 {
-    if (b->pid <= 0)
-        return;
-    if (!peek_exit(b))
-        kill(-b->pid, SIGTERM);
-    for (int waited = 0; !peek_exit(b) && waited < grace_ms; waited += 10)
-        sleep_ms(10);
-    kill(-b->pid, SIGKILL);   /* the leader if it is still there, and whatever it forked */
     int st = 0;
     while (waitpid(b->pid, &st, 0) < 0 && errno == EINTR)
         ;
@@ -255,11 +271,94 @@ void vhc_backend_stop(struct vhc_backend *b, int grace_ms)
         b->status = WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st);
     }
     b->pid = 0;
+    vhc_logcap_end(&b->keeper);
 }
 
-char *vhc_backend_tail(const struct vhc_backend *b)
+void vhc_backend_stop(struct vhc_backend *b, int grace_ms)
 {
+    if (b->pid <= 0) {
+        vhc_logcap_end(&b->keeper);
+        return;
+    }
+    if (!peek_exit(b))
+        kill(-b->pid, SIGTERM);
+    for (int waited = 0; !peek_exit(b) && waited < grace_ms; waited += 10)
+        sleep_ms(10);
+    kill(-b->pid, SIGKILL);   /* the leader if it is still there, and whatever it forked */
+    reap(b);
+}
+
+void vhc_backend_kill_group(struct vhc_backend *b)
+{
+    if (b->pid <= 0)
+        return;
+    kill(-b->pid, SIGKILL);
+    reap(b);
+}
+
+char *vhc_backend_tail(struct vhc_backend *b)
+{
+    vhc_logcap_sync(&b->keeper);
     return vhc_log_tail(b->log_path);
+}
+
+/* Is it there: a socket file at sock (server), a connection waiting on
+ * listen_fd (client)? */
+static bool is_ready(enum vhc_mode mode, const char *sock, int listen_fd)
+{
+    if (mode == VHC_MODE_CLIENT) {
+        struct pollfd p = { .fd = listen_fd, .events = POLLIN };
+        return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+    }
+    struct stat st;
+    return lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* The last line of the back end's log, for a one-line reason. */
+static void last_line(struct vhc_backend *b, char *out, size_t len)
+{
+    char *tail = vhc_backend_tail(b);
+    out[0] = '\0';
+    if (tail) {
+        size_t n = strlen(tail);
+        while (n && tail[n - 1] == '\n')
+            tail[--n] = '\0';
+        char *nl = strrchr(tail, '\n');
+        snprintf(out, len, "%s", nl ? nl + 1 : tail);
+    }
+    free(tail);
+}
+
+int vhc_backend_wait_ready(struct vhc_backend *b, enum vhc_mode mode, const char *sock,
+                           int listen_fd, int ms, volatile sig_atomic_t *stop, char *why,
+                           size_t len)
+{
+    const char *what = mode == VHC_MODE_CLIENT ? "connected to" : "listened on";
+    for (int waited = 0;; waited += 5) {
+        if (is_ready(mode, sock, listen_fd))
+            return 0;
+        if (stop && *stop) {
+            why[0] = '\0';
+            return -1;
+        }
+        if (peek_exit(b) || waited >= ms)
+            break;
+        sleep_ms(5);
+    }
+    char said[200];
+    last_line(b, said, sizeof said);
+    char how[64], when[32] = "";
+    if (!b->exited) {
+        snprintf(how, sizeof how, "is still running but has not");
+        snprintf(when, sizeof when, " within %d ms", ms);
+    } else if (b->code == CLD_EXITED) {
+        snprintf(how, sizeof how, "exited with status %d before it", b->status);
+    } else {
+        snprintf(how, sizeof how, "was killed by SIG%s before it", sigabbrev_np(b->status));
+    }
+    snprintf(why, len, "the back end %s %s %s%s%s%s", how, what, sock, when,
+             said[0] ? "; its last output: " : "", said);
+    return -1;
 }
 
 /* The last VHC_TAIL_LINES non-blank lines of a log, made safe for a YAML

@@ -53,25 +53,31 @@ static void note_crash(struct vhc_control *c, const char *when)
 }
 
 /* SIGKILL to the group, reap the leader; it is then no longer ours to judge. */
-static void kill_backend(struct vhc_control *c)
+int vhc_control_kill(struct vhc_control *c)
 {
     struct vhc_backend *b = c->be;
+    if (!c->tmpl) {
+        errno = EPERM;
+        return -1;
+    }
     if (b->pid <= 0)
-        return;
+        return 0;
     note_crash(c, "kill");
-    kill(-b->pid, SIGKILL);
-    while (waitpid(b->pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    b->pid = 0;
+    vhc_backend_kill_group(b);
     b->exited = false;
     c->kills++;
+    return 0;
 }
 
-static int restart_backend(struct vhc_control *c)
+int vhc_control_restart(struct vhc_control *c)
 {
+    if (!c->tmpl) {
+        errno = EPERM;
+        return -1;
+    }
     if (c->be->pid > 0) {
         note_crash(c, "restart");
-        kill_backend(c);
+        vhc_control_kill(c);
     }
     /* keep the last life's log beside the new one */
     char old[4200];
@@ -81,7 +87,7 @@ static int restart_backend(struct vhc_control *c)
      * (DPDK) refuse to bind over it */
     if (c->mode == VHC_MODE_SERVER)
         unlink(c->sock);
-    char *cmd = vhc_backend_expand(c->tmpl, c->sock, c->mode);
+    char *cmd = vhc_backend_expand_job(c->tmpl, c->sock, c->mode, c->job);
     int rc = cmd ? vhc_backend_start(c->be, cmd, c->log) : -1;
     free(cmd);
     if (rc == 0)
@@ -101,9 +107,9 @@ static void serve_line(struct vhc_control *c, const char *line)
         if (!c->tmpl) {
             answer(c, "unsupported the back end was not started by vhost-conform (--socket)");
         } else if (line[0] == 'k') {
-            kill_backend(c);
+            vhc_control_kill(c);
             answer(c, "ok");
-        } else if (restart_backend(c) == 0) {
+        } else if (vhc_control_restart(c) == 0) {
             answer(c, "ok");
         } else {
             answer(c, "error cannot start the back end again: %s", strerror(errno));

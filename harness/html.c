@@ -22,7 +22,8 @@ static const char style[] =
     ".k-pass{background:#d9f2d9}.k-fail{background:#f8c9c9;font-weight:bold}"
     ".k-skip{background:#eee;color:#666}.k-todo{background:#fbe7b5}"
     ".k-xpass{background:#e3d4f5}.k-timeout{background:#fcd5a5;font-weight:bold}"
-    ".k-crash{background:#e57373;color:#fff;font-weight:bold}.k-none{color:#aaa}\n"
+    ".k-crash{background:#e57373;color:#fff;font-weight:bold}"
+    ".k-broken{background:#8d6e63;color:#fff;font-weight:bold}.k-none{color:#aaa}\n"
     ".badge{display:inline-block;padding:0 6px;border-radius:3px;font-size:12px}\n"
     "details.case{border:1px solid #ccc;border-radius:4px;margin:6px 0;padding:4px 8px}\n"
     "details.case>summary{cursor:pointer}details.case[open]{background:#fcfcff}\n"
@@ -71,7 +72,8 @@ static bool has_details(enum vhc_rkind k)
 
 static bool is_bad(enum vhc_rkind k)
 {
-    return k == VHC_RK_FAIL || k == VHC_RK_TIMEOUT || k == VHC_RK_CRASH;
+    return k == VHC_RK_FAIL || k == VHC_RK_TIMEOUT || k == VHC_RK_CRASH ||
+           k == VHC_RK_BROKEN;
 }
 
 /* ---- summary ---- */
@@ -91,7 +93,7 @@ static void summary_row(FILE *f, const struct vhc_rrun *run)
     fputs("</th><td class=\"mono\">", f);
     text(f, run->backend ? run->backend : "-");
     fputs("</td>", f);
-    unsigned cells[] = { t.pass, t.fail, t.timeout, t.crash, t.todo, t.xpass, t.skip };
+    unsigned cells[] = { t.pass, t.fail, t.timeout, t.crash, t.broken, t.todo, t.xpass, t.skip };
     for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++)
         fprintf(f, "<td class=\"num\">%u</td>", cells[i]);
     fprintf(f, "<td class=\"num\">%zu / %u</td><td class=\"num\"%s>%s%.1f s</td><td>", run->n,
@@ -103,9 +105,9 @@ static void summary_row(FILE *f, const struct vhc_rrun *run)
     } else if (run->n < run->planned) {
         fputs("<span class=\"badge k-timeout\">incomplete</span>", f);
     } else {
-        fputs(t.fail + t.timeout + t.crash + (run->strict ? t.xpass : 0)
-                  ? "<span class=\"badge k-fail\">failed</span>"
-                                           : "<span class=\"badge k-pass\">passed</span>", f);
+        bool bad = t.fail + t.timeout + t.crash + t.broken + (run->strict ? t.xpass : 0);
+        fputs(bad ? "<span class=\"badge k-fail\">failed</span>"
+                  : "<span class=\"badge k-pass\">passed</span>", f);
     }
     fputs("</td></tr>\n", f);
 }
@@ -114,6 +116,7 @@ static void summary(FILE *f, const struct vhc_rrun *runs, size_t n)
 {
     fputs("<h2>Runs</h2>\n<table id=\"summary\"><thead><tr><th>run</th><th>back end</th>"
           "<th>pass</th><th>fail</th><th>timeout</th><th>crash</th>"
+          "<th title=\"the case could not be set up\">broken</th>"
           "<th title=\"expected failures (listed in the expectations file)\">todo</th>"
           "<th title=\"listed as failing, yet passed\">xpass</th><th>skip</th>"
           "<th>cases / plan</th><th>time</th><th>result</th></tr></thead>\n<tbody>\n", f);

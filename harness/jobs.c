@@ -1,7 +1,10 @@
-/* Worker processes for --jobs.  The parent hands out item numbers one at a
- * time over a socketpair (so a slow case does not hold back a queue), each
- * worker answers with the serialized result, and the parent releases the
- * results in plan order. */
+/* Worker processes: every run's cases run in them (one without --jobs).
+ * The parent hands out item numbers one at a time over a socketpair (so a
+ * slow case does not hold back a queue), each worker answers with the
+ * serialized result, and the parent releases the results in plan order.
+ * A worker is the reaper of what its cases leave, and dies with the parent:
+ * it gets SIGTERM and cleans up its case as on a ^C, so a runner killed
+ * with SIGKILL still leaves nothing behind. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,6 +17,7 @@
 #include <unistd.h>
 
 #include "jobs.h"
+#include "reaper.h"
 
 #define NO_ITEM SIZE_MAX
 
@@ -86,12 +90,29 @@ static int recv_result(int fd, size_t *i, struct vhc_result *r)
 
 /* ---- a worker ---- */
 
-static void worker_main(int fd, unsigned job, const struct vhc_jobs_ops *ops)
-    __attribute__((noreturn));
-static void worker_main(int fd, unsigned job, const struct vhc_jobs_ops *ops)
+/* The next item; -1 at the end, or once a signal asked us to stop (the
+ * parent may be gone: nothing will come). */
+static int next_item(int fd, size_t *i, volatile sig_atomic_t *stop)
+{
+    uint8_t *p = (uint8_t *)i;
+    for (size_t got = 0; got < sizeof *i;) {
+        ssize_t n = read(fd, p + got, sizeof *i - got);
+        if (n < 0 && errno == EINTR && !*stop)
+            continue;
+        if (n <= 0)
+            return -1;
+        got += (size_t)n;
+    }
+    return *i == NO_ITEM ? -1 : 0;
+}
+
+static void worker_main(int fd, unsigned job, const struct vhc_jobs_ops *ops,
+                        volatile sig_atomic_t *stop) __attribute__((noreturn));
+static void worker_main(int fd, unsigned job, const struct vhc_jobs_ops *ops,
+                        volatile sig_atomic_t *stop)
 {
     size_t i;
-    while (full_io(fd, &i, sizeof i, false) == 0 && i != NO_ITEM) {
+    while (!*stop && next_item(fd, &i, stop) == 0) {
         struct vhc_result r = { .verdict = VHC_NOTRUN };
         int rc = ops->work(ops->arg, i, job, &r);
         if (rc == 0 && send_result(fd, i, &r) < 0)
@@ -103,11 +124,16 @@ static void worker_main(int fd, unsigned job, const struct vhc_jobs_ops *ops)
     _exit(0);   /* no atexit, no stdio flush: the parent owns the output */
 }
 
-static int spawn(struct worker *w, unsigned job, const struct vhc_jobs_ops *ops)
+/* Worker number job; it closes its copies of the earlier workers' sockets,
+ * or their ends would not close when the parent closes them. */
+static int spawn(struct worker *all, unsigned job, const struct vhc_jobs_ops *ops,
+                 volatile sig_atomic_t *stop)
 {
+    struct worker *w = &all[job];
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
         return -1;
+    pid_t parent = getpid();
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -117,7 +143,12 @@ static int spawn(struct worker *w, unsigned job, const struct vhc_jobs_ops *ops)
     }
     if (pid == 0) {
         close(sp[0]);
-        worker_main(sp[1], job, ops);
+        for (unsigned k = 0; k < job; k++)
+            if (all[k].fd >= 0)
+                close(all[k].fd);
+        vhc_die_with_parent(parent, SIGTERM);
+        vhc_reaper_init();
+        worker_main(sp[1], job, ops, stop);
     }
     close(sp[1]);
     *w = (struct worker){ .pid = pid, .fd = sp[0], .item = NO_ITEM };
@@ -132,6 +163,7 @@ struct pool {
     size_t next, total, released;
     struct vhc_result *res;
     bool *have;
+    bool halted;               /* done said stop */
     const struct vhc_jobs_ops *ops;
 };
 
@@ -150,8 +182,8 @@ static void dispatch(struct pool *p, struct worker *w)
 
 static void release(struct pool *p)
 {
-    while (p->released < p->total && p->have[p->released]) {
-        p->ops->done(p->ops->arg, p->released, &p->res[p->released]);
+    while (!p->halted && p->released < p->total && p->have[p->released]) {
+        p->halted = !p->ops->done(p->ops->arg, p->released, &p->res[p->released]);
         vhc_result_free(&p->res[p->released]);
         p->released++;
     }
@@ -199,7 +231,7 @@ static bool busy(const struct pool *p)
 static void serve(struct pool *p, volatile sig_atomic_t *stop)
 {
     struct pollfd pf[64];
-    while (busy(p) && !*stop) {
+    while (busy(p) && !*stop && !p->halted) {
         for (unsigned k = 0; k < p->n; k++)
             pf[k] = (struct pollfd){ .fd = p->w[k].fd, .events = POLLIN };
         int rc = poll(pf, p->n, 500);
@@ -227,7 +259,7 @@ int vhc_jobs_run(unsigned jobs, size_t total, const struct vhc_jobs_ops *ops,
     for (unsigned k = 0; k < p.n; k++)
         p.w[k].fd = -1;
     for (unsigned k = 0; rc == 0 && k < p.n; k++)
-        if ((rc = spawn(&p.w[k], k, ops)) == 0)
+        if ((rc = spawn(p.w, k, ops, stop)) == 0)
             dispatch(&p, &p.w[k]);
     if (rc == 0)
         serve(&p, stop);
@@ -240,7 +272,7 @@ int vhc_jobs_run(unsigned jobs, size_t total, const struct vhc_jobs_ops *ops,
     for (size_t i = p.released; p.have && i < total; i++)
         if (p.have[i])
             vhc_result_free(&p.res[i]);
-    bool complete = p.released == total;
+    bool complete = p.released == total && !p.halted;
     free(p.w);
     free(p.res);
     free(p.have);

@@ -3,14 +3,14 @@
  * classname is the run and the case's area, "vhost-refnet.server.qemu-7_2.
  * negotiation" (Jenkins: package vhost-refnet.server.qemu-7_2, class
  * negotiation), so runs of another back end, mode or profile keep histories
- * of their own; name is the rest of the id.  fail is a <failure>, timeout
- * and crash an <error> (the case could not finish), skip a <skipped
- * type="skip">; an expected failure (TAP # TODO) is a <skipped
- * type="expected-failure"> whose message starts "expected failure: ", so it
- * does not turn the build red and is told apart from skips; a listed failure
- * that passed is a <failure type="xpass"> under --strict, else a note in
- * <system-out>.  The run's header (version, commit, date, host, ...) is the
- * suite's <properties>.
+ * of their own; name is the rest of the id.  fail is a <failure>, timeout,
+ * crash and broken an <error> (the case could not finish, or not start),
+ * skip a <skipped type="skip">; an expected failure (TAP # TODO) is a
+ * <skipped type="expected-failure"> whose message starts "expected failure: ",
+ * so it does not turn the build red and is told apart from skips; a listed
+ * failure that passed is a <failure type="xpass"> under --strict, else a note
+ * in <system-out>.  The run's header (version, commit, date, host, ...) is
+ * the suite's <properties>.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -211,7 +211,8 @@ static void properties(FILE *f, const struct vhc_rrun *run, const struct vhc_rta
     property(f, "bail_out", run->bail);
     char sum[256];
     snprintf(sum, sizeof sum, "pass %u, fail %u, skip %u, todo %u, xpass %u, timeout %u, "
-             "crash %u", t->pass, t->fail, t->skip, t->todo, t->xpass, t->timeout, t->crash);
+             "crash %u, broken %u", t->pass, t->fail, t->skip, t->todo, t->xpass, t->timeout,
+             t->crash, t->broken);
     property(f, "summary", sum);
     fputs("    </properties>\n", f);
 }
@@ -233,7 +234,7 @@ static void testsuite(FILE *f, const struct vhc_rrun *run)
     char buf[5][32];
     snprintf(buf[0], sizeof buf[0], "%zu", run->n);
     snprintf(buf[1], sizeof buf[1], "%u", t.fail + (run->strict ? t.xpass : 0));
-    snprintf(buf[2], sizeof buf[2], "%u", t.timeout + t.crash);
+    snprintf(buf[2], sizeof buf[2], "%u", t.timeout + t.crash + t.broken);
     snprintf(buf[3], sizeof buf[3], "%u", t.skip + t.todo);
     snprintf(buf[4], sizeof buf[4], "%.3f", run_seconds(run));
     fputs("  <testsuite", f);

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "harness.h"
+#include "play_cmd.h"
 #include "registry.h"
 #include "replay_cmd.h"
 #include "report.h"
@@ -488,7 +489,8 @@ static const struct {
     int (*fn)(int argc, char **argv);
 } commands[] = {
     { "list", cmd_list }, { "explain", cmd_explain }, { "run", cmd_run },
-    { "replay", vhc_cmd_replay }, { "record", vhc_cmd_record },
+    { "replay", vhc_cmd_replay }, { "record", vhc_cmd_record }, { "play", vhc_cmd_play },
+    { "trace-diff", vhc_cmd_trace_diff },
     { "profiles", cmd_profiles }, { "report", vhc_cmd_report },
     { "shell", vhc_cmd_shell }, { "features", vhc_cmd_features },
 };

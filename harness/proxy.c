@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -38,9 +39,12 @@ static void on_signal(int sig)
 
 struct proxy {
     const char *listen_path, *connect_path, *log_path, *raw_path;
+    bool front_connect;       /* A is the front end's listener: connect to it */
     enum vhu_dev dev;
     const char *dev_name;
     unsigned max_sessions, wait_s;
+    unsigned pause_ms;        /* between sessions: a back end that just died may
+                                 still accept on its listener while it exits */
     FILE *log, *raw;
     struct timespec t0;
     unsigned seq, session;
@@ -95,7 +99,7 @@ static void header(struct proxy *p)
             "# recorded: %s on %s %s by vhost-conform record\n"
             "# time base: t=0 is T0=%lld.%09ld (epoch s)\n"
             "# proxy: vhost-conform record --listen %s --connect %s --log %s --raw %s "
-            "--device %s\n"
+            "--device %s%s\n"
             "# line format: SEQ t=SECONDS DIR REQUEST(num) flags=0xF[version,REPLY,"
             "NEED_REPLY] size=PAYLOAD_BYTES nfds=N [fds=[kinds]] decoded-payload\n"
             "# DIR: F->B = front end to back end; B->F = back end to front end; 'BREQ' "
@@ -103,7 +107,8 @@ static void header(struct proxy *p)
             "# lines starting with '#' are proxy events (connect/EOF), not messages\n",
             (int)strcspn(name, "."), name, when, u.sysname, u.release,
             (long long)real.tv_sec, real.tv_nsec, p->listen_path, p->connect_path,
-            p->log_path ? p->log_path : "-", p->raw_path ? p->raw_path : "-", p->dev_name);
+            p->log_path ? p->log_path : "-", p->raw_path ? p->raw_path : "-", p->dev_name,
+            p->front_connect ? " --front-connect" : "");
     fflush(p->log);
 }
 
@@ -142,23 +147,42 @@ static int unix_socket(const char *path, struct sockaddr_un *sa)
     return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 }
 
-static int listen_on(const char *path)
+/* Listen on path.  Only a socket is replaced there (a stale one a killed
+ * listener left); anything else stays, and the listen fails with EEXIST.
+ * *st is what we bound, so the exit removes our socket and nothing else. */
+static int listen_on(const char *path, struct stat *st)
 {
+    struct stat old;
+    if (lstat(path, &old) == 0 && !S_ISSOCK(old.st_mode)) {
+        errno = EEXIST;
+        return -1;
+    }
     struct sockaddr_un sa;
     int fd = unix_socket(path, &sa);
-    unlink(path);
-    if (fd >= 0 && (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1) < 0))
+    if (fd >= 0)
+        unlink(path);
+    if (fd >= 0 && (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1) < 0 ||
+                    lstat(path, st) < 0))
         close_fd(&fd);
     return fd;
 }
 
-/* Connect to the back end, retrying every 50 ms for up to wait_s. */
-static int connect_back(struct proxy *p)
+/* Remove the socket we bound, if it is still ours. */
+static void unlink_ours(const char *path, const struct stat *ours)
+{
+    struct stat now;
+    if (lstat(path, &now) == 0 && S_ISSOCK(now.st_mode) && now.st_dev == ours->st_dev &&
+        now.st_ino == ours->st_ino)
+        unlink(path);
+}
+
+/* Connect to path, retrying every 50 ms for up to wait_s. */
+static int connect_retry(struct proxy *p, const char *path)
 {
     unsigned tries = p->wait_s * 20;
     for (unsigned i = 0; i <= tries && !stopping; i++) {
         struct sockaddr_un sa;
-        int fd = unix_socket(p->connect_path, &sa);
+        int fd = unix_socket(path, &sa);
         if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
             return fd;
         close_fd(&fd);
@@ -167,8 +191,15 @@ static int connect_back(struct proxy *p)
     return -1;
 }
 
+static int connect_back(struct proxy *p)
+{
+    return connect_retry(p, p->connect_path);
+}
+
 static int accept_front(struct proxy *p)
 {
+    if (p->front_connect)
+        return connect_retry(p, p->listen_path);
     struct pollfd pfd = { .fd = p->lfd, .events = POLLIN };
     for (unsigned waited = 0; waited < p->wait_s * 1000 && !stopping; waited += SLICE_MS)
         if (poll(&pfd, 1, SLICE_MS) > 0)
@@ -270,14 +301,16 @@ static int session(struct proxy *p)
         return -1;
     }
     event(p, "session %u: back end connected (connected to %s)", n, p->connect_path);
-    event(p, "session %u: listening for front end on %s", n, p->listen_path);
+    if (!p->front_connect)
+        event(p, "session %u: listening for front end on %s", n, p->listen_path);
     p->front = accept_front(p);
     if (p->front < 0) {
         event(p, "session %u: no front end", n);
         close_fd(&p->back);
         return -1;
     }
-    event(p, "session %u: front end connected (accepted on %s)", n, p->listen_path);
+    event(p, "session %u: front end connected (%s %s)", n,
+          p->front_connect ? "connected to" : "accepted on", p->listen_path);
     pump(p);
     for (int s = 0; s < NSIDES; s++)
         close_fd(fd_of(p, (enum side)s));
@@ -294,6 +327,8 @@ static int parse_args(int argc, char **argv, struct proxy *p)
         { "log", required_argument, NULL, 'L' }, { "raw", required_argument, NULL, 'R' },
         { "device", required_argument, NULL, 'd' }, { "sessions", required_argument, NULL, 'n' },
         { "wait", required_argument, NULL, 'w' }, { "help", no_argument, NULL, 'h' },
+        { "front-connect", no_argument, NULL, 'f' },
+        { "pause-ms", required_argument, NULL, 'p' },
         { NULL, 0, NULL, 0 },
     };
     int opt;
@@ -311,6 +346,8 @@ static int parse_args(int argc, char **argv, struct proxy *p)
             break;
         case 'n': p->max_sessions = (unsigned)atoi(optarg); break;
         case 'w': p->wait_s = (unsigned)atoi(optarg); if (!p->wait_s) return -1; break;
+        case 'p': p->pause_ms = (unsigned)atoi(optarg); break;
+        case 'f': p->front_connect = true; break;
         case 'h': return 1;
         default: return -1;
         }
@@ -340,7 +377,7 @@ static void close_files(struct proxy *p)
 
 int vhc_cmd_record(int argc, char **argv)
 {
-    struct proxy p = { .dev = VHU_DEV_NET, .dev_name = "net", .wait_s = 300, .lfd = -1,
+    struct proxy p = { .dev = VHU_DEV_NET, .dev_name = "net", .wait_s = 300, .pause_ms = 500, .lfd = -1,
                        .front = -1, .back = -1, .breq_front = -1, .breq_back = -1 };
     int rc = parse_args(argc, argv, &p);
     if (rc != 0) {
@@ -354,16 +391,22 @@ int vhc_cmd_record(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     header(&p);
-    p.lfd = listen_on(p.listen_path);
-    rc = p.lfd < 0 ? -1 : 0;
+    struct stat bound = { 0 };
+    p.lfd = p.front_connect ? -1 : listen_on(p.listen_path, &bound);
+    rc = p.lfd < 0 && !p.front_connect ? -1 : 0;
     if (rc < 0)
         fprintf(stderr, "vhost-conform: cannot listen on %s: %s\n", p.listen_path,
-                strerror(errno));
-    while (rc == 0 && !stopping && (!p.max_sessions || p.session < p.max_sessions))
+                errno == EEXIST ? "it exists and is not a socket; not removing it"
+                                : strerror(errno));
+    while (rc == 0 && !stopping && (!p.max_sessions || p.session < p.max_sessions)) {
+        if (p.session)
+            usleep(p.pause_ms * 1000u);
         rc = session(&p);
+    }
     event(&p, "exiting");
+    if (p.lfd >= 0)
+        unlink_ours(p.listen_path, &bound);
     close_fd(&p.lfd);
-    unlink(p.listen_path);
     close_files(&p);
     return rc == 0 ? 0 : 1;
 }

@@ -7,6 +7,7 @@
 static const char *const verdict_names[VHC_VERDICT_COUNT] = {
     [VHC_PASS] = "pass", [VHC_FAIL] = "fail", [VHC_SKIP] = "skip",
     [VHC_TIMEOUT] = "timeout", [VHC_CRASH] = "crash", [VHC_NOTRUN] = "notrun",
+    [VHC_BROKEN] = "broken",
 };
 
 const char *vhc_verdict_name(enum vhc_verdict v)
@@ -24,7 +25,7 @@ int vhc_verdict_parse(const char *word)
 
 bool vhc_verdict_failed(enum vhc_verdict v)
 {
-    return v == VHC_FAIL || v == VHC_TIMEOUT || v == VHC_CRASH;
+    return v == VHC_FAIL || v == VHC_TIMEOUT || v == VHC_CRASH || v == VHC_BROKEN;
 }
 
 const char *vhc_mode_name(enum vhc_mode m)

@@ -23,8 +23,28 @@ struct replay_cli {
     int timeout_ms;
     bool quiet;
     char dir[64], path[128], log[160];
+    char *tmpl;                /* the back-end command, NULL with --socket */
     struct vhc_backend be;
+    struct vhc_control ctl;    /* kills and restarts, as the reconnect cases get them */
 };
+
+static int kill_hook(void *arg)
+{
+    struct replay_cli *c = arg;
+    int rc = vhc_control_kill(&c->ctl);
+    if (rc == 0)
+        printf("# back end killed, as the recording did\n");
+    return rc;
+}
+
+static int restart_hook(void *arg)
+{
+    struct replay_cli *c = arg;
+    int rc = vhc_control_restart(&c->ctl);
+    if (rc == 0)
+        printf("# back end started again\n");
+    return rc;
+}
 
 static void print_line(void *arg, unsigned seq, const char *req, enum mfe_replay_verdict v,
                        const char *detail)
@@ -100,15 +120,15 @@ static int set_up(struct replay_cli *c, struct mfe *f)
     }
     if (c->socket)
         return 0;
-    char *tmpl = c->backend ? strdup(c->backend) : vhc_backend_default(c->mode);
-    char *cmd = tmpl ? vhc_backend_expand(tmpl, c->path, c->mode) : NULL;
+    c->tmpl = c->backend ? strdup(c->backend) : vhc_backend_default(c->mode);
+    char *cmd = c->tmpl ? vhc_backend_expand(c->tmpl, c->path, c->mode) : NULL;
     int rc = cmd ? vhc_backend_start(&c->be, cmd, c->log) : -1;
     if (rc == 0)
         printf("# back end: %s\n", cmd);
     else
         fprintf(stderr, "vhost-conform: cannot start the back end\n");
     free(cmd);
-    free(tmpl);
+    vhc_control_init(&c->ctl, -1, c->tmpl, c->path, c->mode, &c->be, c->log);
     return rc;
 }
 
@@ -127,11 +147,21 @@ static bool tear_down(struct replay_cli *c, bool failed)
             printf("# back end's last output:\n%s", tail);
         free(tail);
     }
+    if (c->ctl.crashed[0]) {
+        printf("# the back end had crashed: %s\n", c->ctl.crashed);
+        crashed = true;
+    }
     if (c->dir[0]) {
         unlink(c->path);
         unlink(c->log);
+        for (unsigned i = 1; i <= c->ctl.restarts; i++) {
+            char old[200];
+            snprintf(old, sizeof old, "%s.%u", c->log, i);
+            unlink(old);
+        }
         rmdir(c->dir);
     }
+    free(c->tmpl);
     return crashed;
 }
 
@@ -148,6 +178,10 @@ static int run_replay(struct replay_cli *c, const struct mfe_trace *t)
     struct mfe f;
     mfe_init(&f, c->timeout_ms);
     struct mfe_replay_opts o = { .report = print_line, .open = open_session, .arg = c };
+    if (!c->socket) {
+        o.kill = kill_hook;
+        o.restart = restart_hook;
+    }
     struct mfe_replay_stats st;
     int rc = set_up(c, &f);
     if (rc == 0) {

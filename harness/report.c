@@ -63,8 +63,10 @@ enum vhc_rkind vhc_rcase_kind(const struct vhc_rcase *c)
     static const enum vhc_rkind by_verdict[VHC_VERDICT_COUNT] = {
         [VHC_PASS] = VHC_RK_PASS, [VHC_FAIL] = VHC_RK_FAIL, [VHC_SKIP] = VHC_RK_SKIP,
         [VHC_TIMEOUT] = VHC_RK_TIMEOUT, [VHC_CRASH] = VHC_RK_CRASH,
-        [VHC_NOTRUN] = VHC_RK_SKIP,
+        [VHC_NOTRUN] = VHC_RK_SKIP, [VHC_BROKEN] = VHC_RK_BROKEN,
     };
+    if (c->verdict == VHC_BROKEN)   /* a setup error: no expectation covers it */
+        return VHC_RK_BROKEN;
     if (c->todo && vhc_verdict_failed(c->verdict))
         return VHC_RK_TODO;
     if (c->todo && c->verdict == VHC_PASS)
@@ -77,7 +79,7 @@ const char *vhc_rkind_name(enum vhc_rkind k)
     static const char *const names[] = {
         [VHC_RK_PASS] = "pass", [VHC_RK_FAIL] = "fail", [VHC_RK_SKIP] = "skip",
         [VHC_RK_TODO] = "todo", [VHC_RK_XPASS] = "xpass",
-        [VHC_RK_TIMEOUT] = "timeout", [VHC_RK_CRASH] = "crash",
+        [VHC_RK_TIMEOUT] = "timeout", [VHC_RK_CRASH] = "crash", [VHC_RK_BROKEN] = "broken",
     };
     return names[k];
 }
@@ -89,6 +91,7 @@ void vhc_rrun_tally(const struct vhc_rrun *run, struct vhc_rtally *t)
         [VHC_RK_PASS] = &t->pass, [VHC_RK_FAIL] = &t->fail, [VHC_RK_SKIP] = &t->skip,
         [VHC_RK_TODO] = &t->todo, [VHC_RK_XPASS] = &t->xpass,
         [VHC_RK_TIMEOUT] = &t->timeout, [VHC_RK_CRASH] = &t->crash,
+        [VHC_RK_BROKEN] = &t->broken,
     };
     for (size_t i = 0; i < run->n; i++)
         (*bucket[vhc_rcase_kind(&run->c[i])])++;

@@ -45,7 +45,7 @@ struct vhc_rrun {
 
 /* Counts as the TAP summary has them (todo holds the listed failures). */
 struct vhc_rtally {
-    unsigned pass, fail, skip, todo, timeout, crash, xpass;
+    unsigned pass, fail, skip, todo, timeout, crash, xpass, broken;
 };
 
 void vhc_rrun_init(struct vhc_rrun *run);
@@ -58,7 +58,7 @@ char *vhc_rrun_name(const char *backend, const char *mode);
 
 /* What a case counts as in a report: one of these words. */
 enum vhc_rkind { VHC_RK_PASS, VHC_RK_FAIL, VHC_RK_SKIP, VHC_RK_TODO, VHC_RK_XPASS,
-                 VHC_RK_TIMEOUT, VHC_RK_CRASH };
+                 VHC_RK_TIMEOUT, VHC_RK_CRASH, VHC_RK_BROKEN };
 enum vhc_rkind vhc_rcase_kind(const struct vhc_rcase *c);
 const char *vhc_rkind_name(enum vhc_rkind k);
 

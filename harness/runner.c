@@ -1,12 +1,12 @@
-/* The runner: one forked child per case, in its own process group, with a
- * private directory for the socket and the back end's log.  The verdict
- * comes over a pipe; the runner judges timeouts and crashes itself, and
- * leaves no process, socket or directory behind, also when interrupted.
+/* The runner: every case runs in a job worker (one without --jobs), forked
+ * into its own process group, with a private directory for the socket and
+ * the back end's log.  The verdict comes over a pipe; the runner judges
+ * timeouts and crashes itself, and leaves no process, socket or directory
+ * behind, also when interrupted or killed.  A case whose setup broke is
+ * `broken`; when no back end of the run ever came up, the run bails out.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -23,9 +23,11 @@
 #include "fault_matrix.h"
 #include "registry.h"
 #include "jobs.h"
-#include "progress.h"
+#include "reaper.h"
+#include "runner_int.h"
 
-#define FIRST_CONNECT_MS  5000    /* the back end may still be starting */
+#define FIRST_CONNECT_MS  10000   /* the back end may still be starting */
+#define START_MS          10000   /* to listen (server) or connect (client) */
 #define STOP_GRACE_MS     2000
 #define RECORD_MAX        (1u << 20)
 
@@ -36,44 +38,19 @@ static void on_signal(int sig)
     interrupted = sig;
 }
 
-/* Everything one case owns, so an interrupt can undo it from one place. */
-struct slot {
-    char dir[PATH_MAX];
-    char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    char log[PATH_MAX + 16];    /* the back end's output */
-    char case_log[PATH_MAX + 16];  /* the case child's stderr */
-    bool own_sock;             /* we created the socket file */
-    int listen_fd;
-    struct vhc_backend be;
-    pid_t child;
-};
-
-struct run {
-    const struct vhc_run_opts *o;
-    struct vhc_expectations expect;
-    FILE *tap;                 /* --tap FILE, or NULL */
-    struct vhc_report_out *report;  /* --junit / --html, or NULL */
-    char *tmpl;                /* back-end command template; NULL with --socket */
-    const struct vhc_case **sel;
-    size_t nsel;
-    struct vhc_tally tally;
-    bool unexpected;
-    struct vhc_ctx ctx;        /* large (the front end's transcript): not on the stack */
-    struct slot s;
-    struct vhc_control ctl;    /* the case child's kill / restart requests */
-    struct mfe_fault fault;    /* --fault, copied into every case child */
-    bool has_fault;
-    struct vhc_case **matrix;  /* --fault-matrix: the generated points */
-    size_t nmatrix;
-    struct vhc_rrun meta;      /* what produces this run: the reports' header */
-    struct vhc_progress progress;
-};
-
 static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A wait the runner does for a case, under --timeout-scale: a scale above 1
+ * lengthens it; below 1 it shortens only the case deadlines. */
+static int scaled_ms(const struct run *run, int ms)
+{
+    double scale = run->o->timeout_scale > 1 ? run->o->timeout_scale : 1;
+    return (int)(ms * scale);
 }
 
 static void install_signals(void)
@@ -82,19 +59,20 @@ static void install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);   /* a closed terminal: clean up as for ^C */
     signal(SIGPIPE, SIG_IGN);   /* a closed stdout must not kill us before cleanup */
 }
 
 /* ---- the private directory and the socket ---- */
 
-static int slot_open(struct slot *s, const char *socket_opt)
+static int slot_open(struct slot *s, const char *socket_opt, char *why, size_t len)
 {
     const char *tmp = getenv("TMPDIR");
     memset(s, 0, sizeof *s);
     s->listen_fd = -1;
-    snprintf(s->dir, sizeof s->dir, "%s/vhc.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    snprintf(s->dir, sizeof s->dir, "%s/" VHC_CASE_DIR, tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(s->dir)) {
-        fprintf(stderr, "vhost-conform: mkdtemp %s: %s\n", s->dir, strerror(errno));
+        snprintf(why, len, "cannot make the case directory %s: %s", s->dir, strerror(errno));
         s->dir[0] = '\0';
         return -1;
     }
@@ -103,11 +81,12 @@ static int slot_open(struct slot *s, const char *socket_opt)
     const char *sock = socket_opt;
     char mine[PATH_MAX + 16];
     if (!sock) {
-        snprintf(mine, sizeof mine, "%s/vu.sock", s->dir);
+        snprintf(mine, sizeof mine, "%s/" VHC_CASE_SOCKET, s->dir);
         sock = mine;
     }
     if (strlen(sock) >= sizeof s->sock) {
-        fprintf(stderr, "vhost-conform: socket path too long: %s\n", sock);
+        snprintf(why, len, "socket path too long (%zu bytes, at most %zu): %s", strlen(sock),
+                 sizeof s->sock - 1, sock);
         return -1;
     }
     strcpy(s->sock, sock);
@@ -116,16 +95,18 @@ static int slot_open(struct slot *s, const char *socket_opt)
 
 /* Client mode: the front end listens before the back end starts, so the
  * back end's first connect finds the socket. */
-static int slot_listen(struct slot *s)
+static int slot_listen(struct slot *s, char *why, size_t len)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     strcpy(sa.sun_path, s->sock);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
+    if (fd < 0) {
+        snprintf(why, len, "socket: %s", strerror(errno));
         return -1;
+    }
     unlink(s->sock);
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 4) < 0) {
-        fprintf(stderr, "vhost-conform: listen on %s: %s\n", s->sock, strerror(errno));
+        snprintf(why, len, "listen on %s: %s", s->sock, strerror(errno));
         close(fd);
         return -1;
     }
@@ -144,43 +125,34 @@ static void kill_child(struct slot *s)
     s->child = 0;
 }
 
-/* The back end may leave files next to its socket (locks, logs): the
- * directory is ours, so everything in it goes. */
-static void empty_dir(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d)
-        return;
-    for (struct dirent *e; (e = readdir(d));)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            unlinkat(dirfd(d), e->d_name, 0);
-    closedir(d);
-}
-
-static void slot_close(struct slot *s)
+/* Everything the case started goes (what left the back end's group is
+ * named in leftover), then the directory, whatever the back end put in it. */
+static void slot_close(struct slot *s, char *leftover, size_t len)
 {
     kill_child(s);
+    pid_t group = s->be.pid;
     vhc_backend_stop(&s->be, interrupted ? 200 : STOP_GRACE_MS);
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     s->listen_fd = -1;
     if (s->own_sock)
         unlink(s->sock);
-    if (s->dir[0]) {
-        empty_dir(s->dir);
-        if (rmdir(s->dir) < 0)
-            fprintf(stderr, "vhost-conform: rmdir %s: %s\n", s->dir, strerror(errno));
-    }
+    if (vhc_reap_leftovers(group, leftover, len))
+        fprintf(stderr, "vhost-conform: killed what outlived the case's back end: %s\n",
+                leftover);
+    if (s->dir[0] && vhc_rmtree(s->dir) < 0)
+        fprintf(stderr, "vhost-conform: cannot remove %s: %s\n", s->dir, strerror(errno));
     s->dir[0] = '\0';
 }
 
 /* ---- the case child ---- */
 
-static void child_main(struct run *run, int result_fd, int control_fd)
+static void child_main(struct run *run, int result_fd, int control_fd, pid_t worker)
     __attribute__((noreturn));
-static void child_main(struct run *run, int result_fd, int control_fd)
+static void child_main(struct run *run, int result_fd, int control_fd, pid_t worker)
 {
     setpgid(0, 0);
+    vhc_die_with_parent(worker, SIGKILL);
     /* --trace: every mfe of this case writes its lines to our stderr (the
      * copy taken before stderr becomes the case log) */
     if (run->o->trace) {
@@ -199,6 +171,7 @@ static void child_main(struct run *run, int result_fd, int control_fd)
     }
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     run->ctx.result_fd = result_fd;
     run->ctx.control_fd = control_fd;
     vhc_run_child(&run->ctx);
@@ -213,7 +186,8 @@ static void ctx_prepare(struct run *run, const struct vhc_case *c)
     ctx->socket_path = run->s.sock;
     ctx->backend_pgid = run->s.be.pid;
     ctx->control_fd = -1;
-    mfe_init(&ctx->fe, FIRST_CONNECT_MS);
+    ctx->timeout_scale = run->o->timeout_scale;
+    mfe_init(&ctx->fe, scaled_ms(run, FIRST_CONNECT_MS));
     if (run->has_fault) {   /* the child's copy: each case counts from 1 */
         run->fault.kill = vhc_backend_kill_hook;
         run->fault.kill_arg = ctx;
@@ -308,6 +282,7 @@ static int run_child(struct run *run, const struct vhc_case *c, struct vhc_resul
         close(p[1]);
         return -1;
     }
+    pid_t worker = getpid();
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -320,7 +295,7 @@ static int run_child(struct run *run, const struct vhc_case *c, struct vhc_resul
     if (pid == 0) {
         close(p[0]);
         close(cp[0]);
-        child_main(run, p[1], cp[1]);
+        child_main(run, p[1], cp[1], worker);
     }
     setpgid(pid, pid);
     run->s.child = pid;
@@ -328,6 +303,7 @@ static int run_child(struct run *run, const struct vhc_case *c, struct vhc_resul
     close(cp[1]);
     vhc_control_init(&run->ctl, cp[0], run->tmpl, run->s.sock, run->o->mode, &run->s.be,
                      run->s.log);
+    run->ctl.job = run->job;
     if (run->s.listen_fd >= 0) {   /* the child owns it now */
         close(run->s.listen_fd);
         run->s.listen_fd = -1;
@@ -375,57 +351,66 @@ static void judge_backend(struct run *run, struct vhc_result *r)
     r->case_tail = vhc_log_tail(run->s.case_log);
 }
 
-/* Why c cannot run under these options (socket mode, device type), or NULL. */
-static const char *case_excluded(const struct vhc_case *c, const struct vhc_run_opts *o)
-{
-    enum vhc_mode m = o->mode;
-    if ((c->flags & (VHC_F_NET | VHC_F_MQ)) && o->device != VHC_DEV_NET)
-        return "a virtio-net case; the back end is not a net device (--device)";
-    if ((c->flags & VHC_F_SERVER_ONLY) && m != VHC_MODE_SERVER)
-        return "needs --mode server";
-    if ((c->flags & VHC_F_CLIENT_ONLY) && m != VHC_MODE_CLIENT)
-        return "needs --mode client";
-    return NULL;
-}
 
-static int start_backend(struct run *run)
+static int start_backend(struct run *run, char *why, size_t len)
 {
-    if (!run->tmpl)
-        return 0;
-    char *cmd = vhc_backend_expand(run->tmpl, run->s.sock, run->o->mode);
+    char *cmd = vhc_backend_expand_job(run->tmpl, run->s.sock, run->o->mode, run->job);
     int rc = cmd ? vhc_backend_start(&run->s.be, cmd, run->s.log) : -1;
     if (rc < 0)
-        fprintf(stderr, "vhost-conform: cannot start back end: %s\n", strerror(errno));
+        snprintf(why, len, "cannot start the back end: %s", strerror(errno));
     free(cmd);
     return rc;
+}
+
+/* The case's directory, its socket, the back end started and there (its
+ * socket listening, or its connection waiting).  -1 with why. */
+static int set_up(struct run *run, char *why, size_t len)
+{
+    struct slot *s = &run->s;
+    if (slot_open(s, run->o->socket, why, len) < 0 ||
+        (run->o->mode == VHC_MODE_CLIENT && slot_listen(s, why, len) < 0))
+        return -1;
+    if (!run->tmpl)
+        return 0;
+    if (start_backend(run, why, len) < 0)
+        return -1;
+    return vhc_backend_wait_ready(&s->be, run->o->mode, s->sock, s->listen_fd,
+                                  scaled_ms(run, START_MS), &interrupted, why, len);
+}
+
+/* Setup broke: the case is broken, and the run bails out when no back end
+ * of this worker has come up yet (it is the back end, not this case). */
+static void judge_setup(struct run *run, struct vhc_result *r, const char *why)
+{
+    r->verdict = VHC_BROKEN;
+    snprintf(r->reason, sizeof r->reason, "%s", why);
+    if (run->tmpl && run->s.be.log_path[0])
+        r->backend_tail = vhc_backend_tail(&run->s.be);
+    r->bail = !run->came_up;
 }
 
 /* One case, start to finish.  -1 when interrupted. */
 static int run_case(struct run *run, const struct vhc_case *c, struct vhc_result *r)
 {
-    const char *excluded = case_excluded(c, run->o);
+    const char *excluded = vhc_case_excluded(c, run->o);
     if (excluded) {
         r->verdict = VHC_SKIP;
         snprintf(r->reason, sizeof r->reason, "%s", excluded);
         return 0;
     }
     double t0 = now_s();
-    int rc = slot_open(&run->s, run->o->socket);
-    if (rc == 0 && run->o->mode == VHC_MODE_CLIENT)
-        rc = slot_listen(&run->s);
-    if (rc == 0)
-        rc = start_backend(run);
-    if (rc == 0) {
+    char why[sizeof r->reason] = "";
+    run->ctl.messages = -1;
+    if (set_up(run, why, sizeof why) == 0) {
+        run->came_up = true;
         ctx_prepare(run, c);
-        rc = run_child(run, c, r);
-        if (rc == 0)
+        if (run_child(run, c, r) == 0)
             judge_backend(run, r);
-    } else {
-        r->verdict = VHC_CRASH;
-        snprintf(r->reason, sizeof r->reason, "harness could not set the case up: %s",
-                 strerror(errno));
+    } else if (!interrupted) {
+        judge_setup(run, r, why);
     }
-    slot_close(&run->s);
+    r->messages = run->ctl.messages;
+    slot_close(&run->s, r->leftover, sizeof r->leftover);
     r->duration_ms = (unsigned long)((now_s() - t0) * 1000);
     return interrupted ? -1 : 0;
 }
@@ -443,28 +428,151 @@ static void emit(struct run *run, const struct vhc_tap_item *it)
     vhc_report_item(run->report, it);
 }
 
-static bool selected(const struct vhc_run_opts *o, const char *id)
+/* A line on the TAP stream (stdout and --tap FILE). */
+static void tap_line(struct run *run, const char *fmt, const char *a, const char *b)
 {
-    for (unsigned i = 0; i < o->nfilter; i++)
-        if (fnmatch(o->filter[i], id, 0) == 0)
-            return true;
-    return o->nfilter == 0;
+    for (FILE *f = stdout; f; f = f == stdout ? run->tap : NULL) {
+        fprintf(f, fmt, a, b);
+        fflush(f);
+    }
 }
 
-/* --fault-matrix: run the clean sequence once to learn how many messages
- * it sends, then one case per message: faults/KIND@1 ... faults/KIND@N. */
+/* The result of item i into the TAP, the reports and the tally.  A broken
+ * case is never an expected failure: no expectation covers a setup error. */
+static void record_nth(struct run *run, size_t i, struct vhc_result *r)
+{
+    char id[300];
+    const struct vhc_case *c = vhc_nth_case(run, i, id, sizeof id);
+    bool listable = r->verdict != VHC_BROKEN;
+    struct vhc_tap_item it = {
+        .n = (unsigned)i + 1, .id = id, .mode = run->o->mode, .r = r, .spec = c->rule,
+        .expect = listable ? vhc_expect_match(&run->expect, c->id, run->o->mode, r) : NULL,
+    };
+    emit(run, &it);
+    if (r->leftover[0])
+        tap_line(run, "# %s: killed what outlived the back end: %s\n", id, r->leftover);
+    run->unexpected |= vhc_tally_add(&run->tally, &it);
+    vhc_progress_case(&run->progress, &it, &run->tally);
+}
+
+/* Bail out! with why, once; the TAP version line first when nothing else
+ * was written yet (a setup error found before the plan). */
+static void bail_out(struct run *run, const char *why)
+{
+    if (!run->header)
+        tap_line(run, "%s%s", "TAP version 14\n", "");
+    run->header = true;
+    tap_line(run, "Bail out! %s%s\n", why, "");
+    if (!run->bail)
+        run->bail = strdup(why);
+}
+
+static int interrupted_exit(struct run *run)
+{
+    char why[64];
+    snprintf(why, sizeof why, "interrupted by SIG%s", sigabbrev_np(interrupted));
+    bail_out(run, why);
+    return 128 + interrupted;
+}
+
+static void trace_header(const struct run *run, const char *id)
+{
+    if (run->o->trace)
+        fprintf(stderr, "# trace %s\n", id);
+}
+
+/* ---- the workers: each runs items with its own back end ---- */
+
+static int job_work(void *arg, size_t i, unsigned job, struct vhc_result *r)
+{
+    struct run *run = arg;
+    run->job = job;
+    char id[300];
+    const struct vhc_case *c = vhc_nth_case(run, i, id, sizeof id);
+    trace_header(run, id);
+    return run_case(run, c, r);
+}
+
+/* In plan order: out it goes; a bail stops the run after it. */
+static bool job_done(void *arg, size_t i, struct vhc_result *r)
+{
+    struct run *run = arg;
+    record_nth(run, i, r);
+    if (r->bail)
+        run->bail = strdup(r->reason);
+    return !r->bail;
+}
+
+/* A worker silent this long on one item is lost (its case is a crash). */
+static double item_limit_s(const struct run *run)
+{
+    unsigned longest = VHC_DEFAULT_TIMEOUT_S;
+    for (size_t i = 0; i < run->nsel; i++)
+        if (run->sel[i]->timeout_s > longest)
+            longest = run->sel[i]->timeout_s;
+    return longest * run->o->timeout_scale + scaled_ms(run, START_MS) / 1000.0 + 30;
+}
+
+/* Returns 0, 2 after a bail out, 128 + signal when interrupted. */
+static int run_jobs(struct run *run, size_t total)
+{
+    struct vhc_jobs_ops ops = {
+        .work = job_work, .done = job_done, .arg = run, .item_limit_s = item_limit_s(run),
+    };
+    unsigned jobs = run->o->jobs > 1 ? run->o->jobs : 1;
+    if (vhc_jobs_run(jobs, total, &ops, &interrupted) == 0)
+        return 0;
+    if (run->bail && !interrupted) {
+        fprintf(stderr, "vhost-conform: setup error: %s\n", run->bail);
+        bail_out(run, run->bail);
+        return 2;
+    }
+    if (!interrupted)
+        interrupted = SIGTERM;   /* a worker could not start: stop as interrupted */
+    return interrupted_exit(run);
+}
+
+/* ---- --fault-matrix: the clean sequence first, in a worker too ---- */
+
+static int clean_work(void *arg, size_t i, unsigned job, struct vhc_result *r)
+{
+    struct run *run = arg;
+    (void)i;
+    run->job = job;
+    return run_case(run, &vhc_fault_clean_case, r);
+}
+
+static bool clean_done(void *arg, size_t i, struct vhc_result *r)
+{
+    struct run *run = arg;
+    (void)i;
+    run->clean = *r;
+    run->clean.transcript = run->clean.backend_tail = run->clean.case_tail = NULL;
+    return true;
+}
+
+/* Run the clean sequence once to learn how many messages it sends, then
+ * one case per message: faults/KIND@1 ... faults/KIND@N.  -1 (said, or
+ * run->bail set) when it cannot be walked. */
 static int select_matrix(struct run *run)
 {
-    struct vhc_result r = { .verdict = VHC_NOTRUN };
-    if (run_case(run, &vhc_fault_clean_case, &r) < 0 || r.verdict != VHC_PASS ||
-        run->ctl.messages <= 0) {
-        fprintf(stderr, "vhost-conform: the clean sequence the fault matrix walks did not "
-                        "pass (%s: %s)\n", vhc_verdict_name(r.verdict), r.reason);
-        vhc_result_free(&r);
+    struct vhc_jobs_ops ops = {
+        .work = clean_work, .done = clean_done, .arg = run, .item_limit_s = item_limit_s(run),
+    };
+    run->clean.verdict = VHC_NOTRUN;
+    if (vhc_jobs_run(1, 1, &ops, &interrupted) < 0)
+        return -1;
+    struct vhc_result *r = &run->clean;
+    if (r->verdict == VHC_BROKEN) {
+        run->bail = strdup(r->reason);
         return -1;
     }
-    vhc_result_free(&r);
-    size_t n = (size_t)run->ctl.messages;
+    if (r->verdict != VHC_PASS || r->messages <= 0) {
+        fprintf(stderr, "vhost-conform: the clean sequence the fault matrix walks did not "
+                        "pass (%s: %s)\n", vhc_verdict_name(r->verdict), r->reason);
+        return -1;
+    }
+    size_t n = (size_t)r->messages;
     run->sel = calloc(n + 1, sizeof *run->sel);
     run->matrix = calloc(n, sizeof *run->matrix);
     if (!run->sel || !run->matrix)
@@ -476,65 +584,10 @@ static int select_matrix(struct run *run)
         run->nmatrix++;
         run->sel[run->nsel++] = run->matrix[i];
     }
-    return 0;
+    return vhc_shard(run);
 }
 
-/* --shard K/N: keep every N-th from the K-th; the list is sorted, so the
- * shards of one selection cover it exactly once */
-static int shard(struct run *run)
-{
-    unsigned k = run->o->shard_k, n = run->o->shard_n;
-    size_t kept = 0;
-    for (size_t i = 0; n && i < run->nsel; i++)
-        if (i % n == k - 1)
-            run->sel[kept++] = run->sel[i];
-    run->nsel = n ? kept : run->nsel;
-    if (run->nsel == 0)
-        fprintf(stderr, "vhost-conform: shard %u/%u is empty\n", k, n);
-    return run->nsel ? 0 : -1;
-}
-
-static int select_cases(struct run *run)
-{
-    if (run->o->fault_matrix)
-        return select_matrix(run) < 0 ? -1 : shard(run);
-    size_t n;
-    const struct vhc_case *const *all = vhc_cases(&n);
-    run->sel = calloc(n ? n : 1, sizeof *run->sel);
-    if (!run->sel)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        if (selected(run->o, all[i]->id))
-            run->sel[run->nsel++] = all[i];
-    if (run->nsel == 0) {
-        fprintf(stderr, "vhost-conform: no case matches the filter\n");
-        return -1;
-    }
-    return shard(run);
-}
-
-static int load_expectations(struct run *run)
-{
-    if (!run->o->expect_file)
-        return 0;
-    FILE *f = fopen(run->o->expect_file, "re");
-    if (!f) {
-        fprintf(stderr, "vhost-conform: %s: %s\n", run->o->expect_file, strerror(errno));
-        return -1;
-    }
-    char err[512];
-    int rc = vhc_expect_parse(f, run->o->expect_file, &run->expect, err, sizeof err);
-    fclose(f);
-    if (rc < 0) {
-        fprintf(stderr, "vhost-conform: %s\n", err);
-        return -1;
-    }
-    for (size_t i = 0; i < run->expect.n; i++)   /* a typo must not hide silently */
-        if (!vhc_case_find(run->expect.v[i].id))
-            fprintf(stderr, "vhost-conform: %s:%u: warning: no case %s\n",
-                    run->o->expect_file, run->expect.v[i].line, run->expect.v[i].id);
-    return 0;
-}
+/* ---- setting up and tearing down ---- */
 
 static int choose_backend(struct run *run)
 {
@@ -549,6 +602,8 @@ static int choose_backend(struct run *run)
     return 0;
 }
 
+/* Options, expectations, the back end's command, the selection and the
+ * output files: a usage error here is exit 2 before any TAP. */
 static int setup(struct run *run)
 {
     char err[256];
@@ -557,7 +612,8 @@ static int setup(struct run *run)
         return -1;
     }
     run->has_fault = run->o->fault != NULL;
-    if (load_expectations(run) < 0 || choose_backend(run) < 0 || select_cases(run) < 0)
+    if (vhc_load_expectations(run) < 0 || choose_backend(run) < 0 ||
+        (!run->o->fault_matrix && vhc_select_cases(run) < 0))
         return -1;
     if (vhc_rrun_describe(&run->meta, run->o, run->tmpl ? run->tmpl : run->o->socket) < 0)
         return -1;
@@ -582,158 +638,47 @@ static void teardown(struct run *run)
         vhc_fault_case_free(run->matrix[i]);
     free(run->matrix);
     vhc_expect_free(&run->expect);
+    free(run->bail);
     vhc_rrun_free(&run->meta);
     vhc_progress_free(&run->progress);
 }
 
-static void list_selected(const struct run *run)
+/* Before any case: what would break every case bails out at once; the
+ * fault matrix's clean sequence runs now.  0, or the exit status. */
+static int prepare(struct run *run)
 {
-    for (size_t i = 0; i < run->nsel; i++) {
-        const char *excluded = case_excluded(run->sel[i], run->o);
-        printf("%s%s%s\n", run->sel[i]->id, excluded ? "  # SKIP " : "",
-               excluded ? excluded : "");
+    char why[1024];
+    bool needs_backend = !run->o->list_only || run->o->fault_matrix;
+    if (needs_backend && vhc_preflight(run->tmpl, run->o->socket, why, sizeof why) < 0) {
+        fprintf(stderr, "vhost-conform: %s\n", why);
+        bail_out(run, why);
+        return 2;
     }
-}
-
-static void bail_out(struct run *run)
-{
-    const char *name = sigabbrev_np(interrupted);
-    printf("Bail out! interrupted by SIG%s\n", name);
-    if (run->tap)
-        fprintf(run->tap, "Bail out! interrupted by SIG%s\n", name);
-}
-
-static unsigned profile_count(const struct run *run)
-{
-    return run->o->nprofiles ? run->o->nprofiles : 1;
-}
-
-static unsigned repeat_count(const struct run *run)
-{
-    return run->o->repeat ? run->o->repeat : 1;
-}
-
-/* Item i of the plan: case, then profile, then repetition, so the runs of
- * one case stay together.  The parent selects the profile before it forks,
- * so the child starts with it; the id says which profile and repetition
- * ("negotiation/x@qemu-8.2@rep2"). */
-static const struct vhc_case *nth_case(const struct run *run, size_t i, char *id, size_t cap)
-{
-    unsigned np = profile_count(run), nr = repeat_count(run);
-    const struct vhc_case *c = run->sel[i / nr / np];
-    const struct mfe_profile *p = run->o->nprofiles ? run->o->profiles[i / nr % np] : NULL;
-    int n = snprintf(id, cap, "%s%s%s", c->id, np > 1 ? "@" : "", np > 1 ? p->name : "");
-    if (nr > 1)
-        snprintf(id + n, cap - (size_t)n, "@rep%zu", i % nr + 1);
-    mfe_profile_select(p);
-    return c;
-}
-
-static void trace_header(const struct run *run, const char *id)
-{
-    if (run->o->trace)
-        fprintf(stderr, "# trace %s\n", id);
-}
-
-/* The result of item i into the TAP, the reports and the tally. */
-static void record_nth(struct run *run, size_t i, struct vhc_result *r)
-{
-    char id[300];
-    const struct vhc_case *c = nth_case(run, i, id, sizeof id);
-    struct vhc_tap_item it = {
-        .n = (unsigned)i + 1, .id = id, .mode = run->o->mode, .r = r,
-        .spec = c->rule, .expect = vhc_expect_find(&run->expect, c->id, run->o->mode),
-    };
-    emit(run, &it);
-    run->unexpected |= vhc_tally_add(&run->tally, &it);
-    vhc_progress_case(&run->progress, &it, &run->tally);
-}
-
-static int run_nth(struct run *run, size_t i)
-{
-    char id[300];
-    const struct vhc_case *c = nth_case(run, i, id, sizeof id);
-    trace_header(run, id);
-    struct vhc_result r = { .verdict = VHC_NOTRUN };
-    if (run_case(run, c, &r) < 0) {
-        vhc_result_free(&r);
-        bail_out(run);
-        return -1;
-    }
-    record_nth(run, i, &r);
-    vhc_result_free(&r);
-    return 0;
-}
-
-/* ---- --jobs: each worker process runs items with its own back end ---- */
-
-/* {n} in the back-end template becomes the job number, once per worker */
-static int job_template(struct run *run, unsigned job)
-{
-    char *t = run->tmpl, *at = t ? strstr(t, "{n}") : NULL;
-    if (!at)
+    if (!run->o->fault_matrix || select_matrix(run) == 0)
         return 0;
-    char *out = malloc(strlen(t) + 16);
-    if (!out)
-        return -1;
-    sprintf(out, "%.*s%u%s", (int)(at - t), t, job, at + 3);
-    free(run->tmpl);
-    run->tmpl = out;
-    return job_template(run, job);
-}
-
-static int job_work(void *arg, size_t i, unsigned job, struct vhc_result *r)
-{
-    struct run *run = arg;
-    if (job_template(run, job) < 0)
-        return -1;
-    char id[300];
-    const struct vhc_case *c = nth_case(run, i, id, sizeof id);
-    trace_header(run, id);
-    return run_case(run, c, r);
-}
-
-static void job_done(void *arg, size_t i, struct vhc_result *r)
-{
-    record_nth(arg, i, r);
-}
-
-static int run_jobs(struct run *run, size_t total)
-{
-    unsigned longest = 0;
-    for (size_t i = 0; i < run->nsel; i++)
-        if (run->sel[i]->timeout_s > longest)
-            longest = run->sel[i]->timeout_s;
-    struct vhc_jobs_ops ops = {
-        .work = job_work, .done = job_done, .arg = run,
-        .item_limit_s = (longest > VHC_DEFAULT_TIMEOUT_S ? longest : VHC_DEFAULT_TIMEOUT_S) *
-                        run->o->timeout_scale + 30,
-    };
-    if (vhc_jobs_run(run->o->jobs, total, &ops, &interrupted) == 0)
-        return 0;
-    if (!interrupted)
-        interrupted = SIGTERM;   /* a worker could not start: stop as interrupted */
-    bail_out(run);
-    return -1;
+    if (interrupted)
+        return interrupted_exit(run);
+    if (run->bail)
+        bail_out(run, run->bail);
+    return 2;
 }
 
 static int run_all(struct run *run)
 {
-    size_t total = run->nsel * profile_count(run) * repeat_count(run);
+    size_t total = vhc_plan_size(run);
     vhc_tap_begin(stdout, (unsigned)total);
     if (run->tap)
         vhc_tap_begin(run->tap, (unsigned)total);
+    run->header = true;
     /* what produces it (version ... options; the shard, so `report` can
      * merge the shards and see one missing) */
     vhc_rrun_write_header(stdout, &run->meta);
     if (run->tap)
         vhc_rrun_write_header(run->tap, &run->meta);
     vhc_progress_begin(&run->progress, total);
-    if (run->o->jobs > 1 && run_jobs(run, total) < 0)
-        return 128 + interrupted;
-    for (size_t i = 0; run->o->jobs <= 1 && i < total; i++)
-        if (run_nth(run, i) < 0)
-            return 128 + interrupted;
+    int rc = run_jobs(run, total);
+    if (rc)
+        return rc;
     vhc_tap_end(stdout, &run->tally);
     if (run->tap)
         vhc_tap_end(run->tap, &run->tally);
@@ -748,21 +693,26 @@ int vhc_run(const struct vhc_run_opts *o)
         return 2;
     run->o = o;
     run->s.listen_fd = -1;
+    /* every case child starts with the QEMU sequences of this device type
+     * (mfe_device.h): enum vhc_device and enum vhu_dev name them alike */
+    static const enum vhu_dev devs[] = { [VHC_DEV_NET] = VHU_DEV_NET,
+                                         [VHC_DEV_BLK] = VHU_DEV_BLK, [VHC_DEV_FS] = VHU_DEV_FS };
+    mfe_device_select(mfe_device_of(devs[o->device]));
     install_signals();
+    vhc_reaper_init();   /* what a worker leaves comes to us */
     int rc = 2;
     if (setup(run) == 0) {
-        if (o->list_only) {
-            list_selected(run);
-            rc = 0;
-        } else {
+        rc = prepare(run);
+        if (rc == 0 && o->list_only)
+            vhc_list_selected(run);
+        else if (rc == 0)
             rc = run_all(run);
-        }
-        char why[64] = "";
-        if (interrupted)
-            snprintf(why, sizeof why, "interrupted by SIG%s", sigabbrev_np(interrupted));
-        if (vhc_report_close(run->report, interrupted ? why : NULL) < 0 && rc < 2)
+        if (vhc_report_close(run->report, run->bail) < 0 && rc < 2)
             rc = 2;
     }
+    char left[256];
+    if (vhc_reap_leftovers(0, left, sizeof left))
+        fprintf(stderr, "vhost-conform: killed what outlived the run: %s\n", left);
     teardown(run);
     free(run);
     return rc;

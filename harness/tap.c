@@ -159,6 +159,7 @@ bool vhc_tally_add(struct vhc_tally *t, const struct vhc_tap_item *it)
     unsigned *bucket[VHC_VERDICT_COUNT] = {
         [VHC_PASS] = &t->pass, [VHC_FAIL] = &t->fail, [VHC_SKIP] = &t->skip,
         [VHC_TIMEOUT] = &t->timeout, [VHC_CRASH] = &t->crash, [VHC_NOTRUN] = &t->skip,
+        [VHC_BROKEN] = &t->broken,
     };
     (*bucket[v])++;
     return vhc_verdict_failed(v);
@@ -166,7 +167,7 @@ bool vhc_tally_add(struct vhc_tally *t, const struct vhc_tap_item *it)
 
 void vhc_tap_end(FILE *f, const struct vhc_tally *t)
 {
-    fprintf(f, "# pass %u, fail %u, skip %u, todo %u, xpass %u, timeout %u, crash %u\n",
-            t->pass, t->fail, t->skip, t->todo, t->xpass, t->timeout, t->crash);
+    fprintf(f, "# pass %u, fail %u, skip %u, todo %u, xpass %u, timeout %u, crash %u, broken %u\n",
+            t->pass, t->fail, t->skip, t->todo, t->xpass, t->timeout, t->crash, t->broken);
     fflush(f);
 }

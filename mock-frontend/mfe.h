@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "mfe_device.h"
 #include "mfe_profile.h"
 #include "vhu.h"
 
 #define MFE_MAX_VQ         16u      /* 8 queue pairs */
+#define MFE_MAX_VDEV       8u       /* vhost devices: one per queue pair (net) */
 #define MFE_TRANSCRIPT     64u      /* lines kept */
 #define MFE_LINE           320u     /* bytes per transcript line; a longer one ends
                                        in " ...[N bytes cut]" */
@@ -62,6 +64,10 @@ struct mfe_vq {
     uint64_t desc_gpa, avail_gpa, used_gpa;
     uint16_t base;              /* index the ring (re)starts from */
     bool ready;                 /* rings laid out in memory */
+    bool running;               /* started by a QEMU start (NUM..KICK sent), not
+                                   stopped since */
+    int masked;                 /* the masked notifier a device with call
+                                   masking sends at stop (mfe_device.h); -1 */
 };
 
 struct mfe_fault;
@@ -80,12 +86,25 @@ struct mfe {
     uint64_t acked_features, acked_protocol_features;
     bool protocol_acked;        /* SET_PROTOCOL_FEATURES sent */
     unsigned queue_num;         /* GET_QUEUE_NUM reply (queue pairs), 1 without MQ */
-    unsigned queue_pairs;       /* how many we drive */
-    unsigned started_pairs;     /* pairs mfe_qemu_start started (0 = stopped) */
-    /* regions this connection's back end holds through ADD_MEM_REG
-     * (CONFIGURE_MEM_SLOTS): QEMU sends only the difference */
-    struct vhu_region added[VHU_MAX_REGIONS];
-    unsigned nadded;
+    unsigned queue_pairs;       /* queues we drive: net queue pairs, blk queues,
+                                   fs request queues (mfe_device_rings) */
+    unsigned nrings;            /* rings of those queues (set by mfe_qemu_init) */
+    unsigned started_pairs;     /* vhost devices mfe_qemu_start started (net:
+                                   queue pairs; 0 = stopped) */
+    unsigned lost_pairs;        /* started when the connection was lost
+                                   (mfe_disconnect): what a reconnect restarts */
+    uint64_t driver_features;   /* the guest driver's features of the last start:
+                                   QEMU keeps them across a reconnect */
+    /* the device type mfe_qemu_* imitate; NULL = mfe_device_current() */
+    const struct mfe_device *device;
+    /* net: the enable state of each queue pair (virtio-net's
+     * nc->vring_enable), which vhost_net_start restores */
+    bool pair_enabled[MFE_MAX_VDEV];
+    /* regions each vhost device's back end connection holds through
+     * ADD_MEM_REG (CONFIGURE_MEM_SLOTS): QEMU sends only the difference,
+     * device by device */
+    struct vhu_region added[MFE_MAX_VDEV][VHU_MAX_REGIONS];
+    unsigned nadded[MFE_MAX_VDEV];
 
     int backend_req;            /* our end of SET_BACKEND_REQ_FD's socketpair */
     struct mfe_mem mem;
@@ -179,20 +198,61 @@ unsigned mfe_mem_table(const struct mfe_mem *mem, struct vhu_region *regions, in
 /* Lay out a split ring of num entries in guest memory the way Linux does
  * (avail after desc, used aligned to 64) and create its eventfds. */
 int mfe_vq_setup(struct mfe *f, unsigned idx, unsigned num);
+/* The same with the used ring aligned to used_align (a power of two, >= 4):
+ * a legacy driver (SeaBIOS) puts it on the next page. */
+int mfe_vq_setup_aligned(struct mfe *f, unsigned idx, unsigned num, unsigned used_align);
 /* SET_VRING_ADDR payload for vq idx (uaddrs, log = used ring gpa) */
 void mfe_vq_addr(const struct mfe *f, unsigned idx, struct vhu_vring_addr *a);
 
-/* ---- QEMU sequences: QEMU 7.2's (fixtures/qemu-7.2) as described below,
- * changed where the profile (f->profile, else mfe_profile_current()) says a
- * later QEMU differs: SET_VRING_ENABLE rounds before start, NEED_REPLY on
- * SET_VRING_ENABLE and on SET_VRING_KICK/CALL/ERR, where SET_STATUS(0) goes
- * on stop, the protocol features acked, guest features and memory. ---- */
+/* ---- QEMU sequences: QEMU 7.2's (fixtures/qemu-7.2) for the device type
+ * f->device (else mfe_device_current(): net, blk or fs; mfe_device.c holds
+ * where they differ), changed where the profile (f->profile, else
+ * mfe_profile_current()) says a later QEMU differs: SET_VRING_ENABLE rounds,
+ * NEED_REPLY on SET_VRING_ENABLE and on SET_VRING_KICK/CALL/ERR, where
+ * SET_STATUS(0) goes on stop, the protocol features acked, guest features
+ * and memory.  These are the building blocks of the scenarios
+ * (mfe_scenario.h); every case that claims a QEMU sequence uses them.
+ *
+ * QEMU runs vhost devices: net one per queue pair (2 rings each), blk and
+ * fs one with every ring.  "One time" requests (GET_QUEUE_NUM, SET_OWNER,
+ * SET_MEM_TABLE; SET_BACKEND_REQ_FD) go from the first device only; every
+ * other request from each device, ADD_MEM_REG included (each device keeps
+ * its own copy of what the back end holds).  With STATUS, every
+ * SET_FEATURES is followed by GET_STATUS and, when FEATURES_OK is missing,
+ * SET_STATUS; the last device sets DRIVER_OK after its rings and resets the
+ * status at stop. ---- */
+
+/* How a start comes about: what the guest did before it. */
+enum mfe_start_kind {
+    MFE_START_BOOT,     /* the guest driver probes the device, then starts it
+                           (b1 19-45): net sends the profile's
+                           enable_rounds_before_start first */
+    MFE_START_REBIND,   /* the driver binds again after a guest reset (c1
+                           53-77): enable_rounds_before_rebind, bases 0; its
+                           new rings: mfe_qemu_fresh_rings first */
+    MFE_START_RESUME,   /* cont, set_link on, a reconnect (d1 62-82): no
+                           guest rounds, the same rings, the saved bases */
+    MFE_START_FIRMWARE, /* the firmware drives the device (blk: SeaBIOS, e2
+                           19-30): its features, its rings (legacy layout) */
+};
+
+/* Why QEMU stops the device. */
+enum mfe_stop_cause {
+    MFE_STOP_GUEST,     /* the device is reset: the guest driver (unbind,
+                           rmmod: c1 46-52), poweroff (b1 46-52),
+                           system_reset; net re-enables pair 0 after it */
+    MFE_STOP_HOST,      /* QMP stop, set_link off, quit (d1 83-87): nothing
+                           after the rings stop */
+};
+
 struct mfe_start_opts {
-    unsigned queue_pairs;       /* 0 = f->queue_pairs */
-    unsigned ring_size;         /* 0 = 256 */
-    uint64_t features;          /* 0 = offered & MFE_QEMU72_NET_GUEST_FEATURES */
+    unsigned queue_pairs;       /* vhost devices to start (net: pairs);
+                                   0 = every one mfe_qemu_init set up */
+    unsigned ring_size;         /* 0 = the device's (net 256, blk/fs 128) */
+    uint64_t features;          /* 0 = offered & the guest's (profile / device) */
     const uint16_t *bases;      /* per vq SET_VRING_BASE, NULL = all 0 */
     bool reuse_memory;          /* keep f->mem (restart); else create it */
+    enum mfe_start_kind kind;   /* default BOOT */
 };
 
 /* Protocol features QEMU 7.2's vhost-user-net acks when offered: every bit
@@ -202,29 +262,58 @@ struct mfe_start_opts {
 /* The features a Linux 6.1 guest ended up with under QEMU 7.2 (trace b1). */
 #define MFE_QEMU72_NET_GUEST_FEATURES 0x000000017020e783ull
 
-/* vhost_dev_init for each of queue_pairs (a1, a4): GET_FEATURES,
- * GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES (offered &
- * MFE_QEMU72_PROTOCOL_FEATURES), GET_QUEUE_NUM (MQ), GET_MAX_MEM_SLOTS
+enum mfe_init_kind {
+    MFE_INIT_BOOT,      /* QEMU starting: then net's machine-reset enable
+                           round (a1 17-18), blk's GET_CONFIG (e1 17) */
+    MFE_INIT_RECONNECT, /* a new connection after the back end's death (d1
+                           46-61): the init alone; the start that follows
+                           restores the enable state */
+};
+
+/* vhost_dev_init for each vhost device of `queues` queues (a1, a4, e1,
+ * f1): GET_FEATURES, GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES (offered &
+ * the profile's mask; CONFIG kept only by a device that needs it, which
+ * fails without it), GET_QUEUE_NUM (MQ), GET_MAX_MEM_SLOTS
  * (CONFIGURE_MEM_SLOTS), SET_BACKEND_REQ_FD (BACKEND_REQ; NEED_REPLY with
  * REPLY_ACK), SET_OWNER, GET_FEATURES, SET_VRING_CALL and SET_VRING_ERR per
- * ring (fresh eventfds); then SET_VRING_ENABLE per ring: 1 for pair 0, 0 for
- * the others.  GET_QUEUE_NUM, SET_BACKEND_REQ_FD and SET_OWNER go with pair
- * 0 only, the protocol steps only when PROTOCOL_FEATURES is offered, the
- * enables likewise (as QEMU skips them). */
-int mfe_qemu_init(struct mfe *f, unsigned queue_pairs);
-/* vhost_net_start (b1, b2): three SET_VRING_ENABLE rounds (the guest driver
- * probing), then per pair: [pair 0: SET_VRING_ENABLE(1) of its rings],
- * SET_FEATURES, GET_STATUS/SET_STATUS(|FEATURES_OK), [pair 0: SET_MEM_TABLE,
- * NEED_REPLY with REPLY_ACK; ADD_MEM_REG per region with
- * CONFIGURE_MEM_SLOTS], per ring NUM, BASE, ADDR, KICK, CALL, [last pair:
- * GET_STATUS/SET_STATUS(0xf)]; with several pairs the guest then enables all
- * rings.  SET_STATUS is sent only when bits are missing; status steps only
- * with STATUS.  Memory and rings are laid out before the first message. */
+ * ring (fresh eventfds).  The protocol steps only when PROTOCOL_FEATURES is
+ * offered, as QEMU skips them. */
+int mfe_qemu_init_as(struct mfe *f, unsigned queues, enum mfe_init_kind kind);
+int mfe_qemu_init(struct mfe *f, unsigned queues);   /* MFE_INIT_BOOT */
+/* vhost_net_start / vhost_user_blk_start / vuf_start (b1, b2, c1, d1, e2):
+ * [net: the guest's enable rounds for this kind of start], then per vhost
+ * device: [net: SET_VRING_ENABLE(1) of its rings when the pair is enabled],
+ * [blk: SET_FEATURES, SET_VRING_CALL per ring (unmask)], [fs: SET_VRING_CALL
+ * per ring], SET_FEATURES, [first device: SET_MEM_TABLE, NEED_REPLY with
+ * REPLY_ACK; or, with CONFIGURE_MEM_SLOTS, each device ADD_MEM_REG /
+ * REM_MEM_REG for what its connection does not hold yet], per ring NUM,
+ * BASE, ADDR, KICK, [net: CALL], [blk, fs: SET_VRING_ENABLE(1) per ring],
+ * [last device: DRIVER_OK], [fs: SET_VRING_CALL per ring]; with several
+ * pairs a booting net guest then enables every pair.  Memory and rings are
+ * laid out before the first message. */
 int mfe_qemu_start(struct mfe *f, const struct mfe_start_opts *o);
-/* vhost_net_stop (b1, b2): per pair [last pair: SET_STATUS(0)],
- * GET_VRING_BASE per ring (bases out, indexed by ring, may be NULL); then
- * SET_VRING_ENABLE: 1 for pair 0, 0 for the others. */
-int mfe_qemu_stop(struct mfe *f, uint16_t *bases);
+/* vhost_net_stop / vhost_user_blk_stop / vuf_stop (b1, b2, c1, d1, e2):
+ * per started device [last, 7.2: SET_STATUS(0)], [blk, fs:
+ * SET_VRING_ENABLE(0) per ring], GET_VRING_BASE per running ring (bases
+ * out, indexed by ring, may be NULL), [last, 8.1+: SET_STATUS(0)], [fs:
+ * SET_VRING_CALL (masked) per ring]; then, for a guest reset, net's enable
+ * round (pair 0 on, the others off). */
+int mfe_qemu_stop_as(struct mfe *f, enum mfe_stop_cause cause, uint16_t *bases);
+int mfe_qemu_stop(struct mfe *f, uint16_t *bases);  /* MFE_STOP_GUEST */
+/* After the back end died and a new connection is open (the caller called
+ * mfe_disconnect, then connected or accepted): what QEMU does (d1 46-82):
+ * the init, then the devices that were running start again on the same
+ * memory and rings, each split ring from its used index (QEMU could not
+ * ask the dead back end: virtio_queue_restore_last_avail_idx), with the
+ * guest's features and one enable round per enabled pair, no more.  A
+ * device type that does not reconnect (fs) is a usage error. */
+int mfe_qemu_reconnect(struct mfe *f);
+/* Forget the rings' layout: the next start lays out new ones (a driver
+ * that was unbound and bound again allocates new rings). */
+void mfe_qemu_fresh_rings(struct mfe *f);
+/* The device and profile in use */
+const struct mfe_device *mfe_qemu_device(const struct mfe *f);
+const struct mfe_profile *mfe_qemu_profile(const struct mfe *f);
 
 /* ---- transcript ---- */
 /* Append a free-form line (events such as "connected"). */

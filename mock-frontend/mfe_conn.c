@@ -80,7 +80,8 @@ static void record_msg(struct mfe *f, const struct vhu_msg *m, bool from_backend
     char *line = next_line(f);
     int n = snprintf(line, MFE_LINE, "%04u %s ", ++f->seq, from_backend ? "B->F" : "F->B");
     bool is_reply = (m->hdr.flags & VHU_FLAG_REPLY) != 0;
-    int more = vhu_format(line + n, MFE_LINE - (size_t)n, VHU_CH_FRONT, m, is_reply);
+    int more = vhu_format_dev(line + n, MFE_LINE - (size_t)n, VHU_CH_FRONT,
+                              mfe_qemu_device(f)->dev, m, is_reply);
     if (more > 0)
         mark_cut(line, (size_t)(n + more));
     trace_line(f, line);
@@ -119,9 +120,10 @@ void mfe_init(struct mfe *f, int timeout_ms)
     f->timeout_ms = timeout_ms;
     f->queue_num = 1;
     f->queue_pairs = 1;
+    f->nrings = 2;
     f->mem.fd = -1;
     for (unsigned i = 0; i < MFE_MAX_VQ; i++)
-        f->vq[i].kick = f->vq[i].call = f->vq[i].err = -1;
+        f->vq[i].kick = f->vq[i].call = f->vq[i].err = f->vq[i].masked = -1;
     const char *trace = getenv("MFE_TRACE_FD");
     f->trace_fd = trace && *trace ? atoi(trace) : -1;
 }
@@ -133,8 +135,11 @@ void mfe_disconnect(struct mfe *f)
     close_fd(&f->sock);
     close_fd(&f->backend_req);
     f->protocol_acked = false;
+    /* what was running is what a reconnect starts again (mfe_qemu_reconnect) */
+    if (f->started_pairs)
+        f->lost_pairs = f->started_pairs;
     f->started_pairs = 0;
-    f->nadded = 0;
+    memset(f->nadded, 0, sizeof f->nadded);
 }
 
 void mfe_close(struct mfe *f)
@@ -147,6 +152,7 @@ void mfe_close(struct mfe *f)
         close_fd(&f->vq[i].kick);
         close_fd(&f->vq[i].call);
         close_fd(&f->vq[i].err);
+        close_fd(&f->vq[i].masked);
     }
     mfe_mem_destroy(&f->mem);
     mfe_init(f, timeout_ms);

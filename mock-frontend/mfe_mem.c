@@ -176,10 +176,10 @@ static int make_eventfd(int *fd)
     return *fd < 0 ? -1 : 0;
 }
 
-static int lay_out_ring(struct mfe *f, struct mfe_vq *vq, unsigned num)
+static int lay_out_ring(struct mfe *f, struct mfe_vq *vq, unsigned num, uint64_t used_align)
 {
     uint64_t avail_off = 16ull * num;
-    uint64_t used_off = align_up(avail_off + avail_bytes(num), USED_ALIGN);
+    uint64_t used_off = align_up(avail_off + avail_bytes(num), used_align);
     uint64_t total = used_off + used_bytes(num);
     uint64_t desc = mfe_mem_alloc(&f->mem, total, PAGE);
     uint8_t *p = desc ? mfe_gpa(&f->mem, desc, total) : NULL;
@@ -199,7 +199,13 @@ static int lay_out_ring(struct mfe *f, struct mfe_vq *vq, unsigned num)
 
 int mfe_vq_setup(struct mfe *f, unsigned idx, unsigned num)
 {
-    if (idx >= MFE_MAX_VQ || num == 0 || num > 32768 || (num & (num - 1))) {
+    return mfe_vq_setup_aligned(f, idx, num, USED_ALIGN);
+}
+
+int mfe_vq_setup_aligned(struct mfe *f, unsigned idx, unsigned num, unsigned used_align)
+{
+    if (idx >= MFE_MAX_VQ || num == 0 || num > 32768 || (num & (num - 1)) ||
+        used_align < 4 || (used_align & (used_align - 1))) {
         snprintf(f->err, sizeof f->err, "vq %u: bad index or ring size %u", idx, num);
         f->err_rule = "mfe.usage";
         return -1;
@@ -207,7 +213,7 @@ int mfe_vq_setup(struct mfe *f, unsigned idx, unsigned num)
     struct mfe_vq *vq = &f->vq[idx];
     /* A ring that already has this size keeps its memory and contents: a
      * restart continues where the rings stopped. */
-    if (!(vq->ready && vq->num == num) && lay_out_ring(f, vq, num) < 0)
+    if (!(vq->ready && vq->num == num) && lay_out_ring(f, vq, num, used_align) < 0)
         return -1;
     if (make_eventfd(&vq->kick) < 0 || make_eventfd(&vq->call) < 0 || make_eventfd(&vq->err) < 0) {
         snprintf(f->err, sizeof f->err, "vq %u: eventfd failed", idx);

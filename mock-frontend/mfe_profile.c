@@ -29,6 +29,7 @@ static const struct key keys[] = {
     { "mem_mb", K_UINT, F(mem_mb) },
     { "init_sets_call_err", K_BOOL, F(init_sets_call_err) },
     { "enable_rounds_before_start", K_UINT, F(enable_rounds) },
+    { "enable_rounds_before_rebind", K_UINT, F(enable_rounds_rebind) },
     { "vring_enable_need_reply", K_BOOL, F(vring_enable_need_reply) },
     { "vring_fd_need_reply", K_BOOL, F(vring_fd_need_reply) },
     { "status_after_get_vring_base", K_BOOL, F(status_after_get_vring_base) },
@@ -226,6 +227,7 @@ static const struct mfe_profile fallback = {
     .mem_mb = 256,
     .init_sets_call_err = true,
     .enable_rounds = 3,
+    .enable_rounds_rebind = 2,
 };
 
 const struct mfe_profile *mfe_profile_current(void)

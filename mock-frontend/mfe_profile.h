@@ -30,7 +30,8 @@ struct mfe_profile {
     bool mem_slots;
     unsigned mem_mb;             /* guest RAM, laid out as QEMU's pc/q35 */
     bool init_sets_call_err;     /* SET_VRING_CALL/ERR per ring at init */
-    unsigned enable_rounds;      /* SET_VRING_ENABLE rounds before start */
+    unsigned enable_rounds;      /* SET_VRING_ENABLE rounds before a boot start */
+    unsigned enable_rounds_rebind;  /* ... before the start of a driver bound again */
     bool vring_enable_need_reply;  /* SET_VRING_ENABLE waits for the back end */
     bool vring_fd_need_reply;    /* NEED_REPLY on SET_VRING_KICK/CALL/ERR */
     bool status_after_get_vring_base;  /* SET_STATUS(0) after the rings stop */

@@ -547,6 +547,26 @@ static void end_session(struct rp *r, const struct mfe_trace_msg *last)
     mfe_disconnect(r->f);
 }
 
+/* The end of a session.  Where the recording killed the back end before the
+ * next one (trace d1), it is killed now, while connected, and started
+ * again: the next session meets a new process, as the recording did. */
+static void next_backend(struct rp *r, const struct mfe_trace_msg *last, unsigned next)
+{
+    bool killed = mfe_trace_killed_before(r->t, next);
+    if (killed && r->o->kill && r->o->restart) {
+        mfe_note(r->f, "-- the recording killed the back end here: kill, restart --");
+        if (r->o->kill(r->o->arg) < 0 || r->o->restart(r->o->arg) < 0)
+            report(r, last, 0, MFE_RPL_FAIL, "the back end could not be killed and started "
+                   "again before session %u", next);
+        r->lost = true;   /* its end is gone: nothing to listen for */
+    } else if (killed) {
+        report(r, last, 0, MFE_RPL_SKIPPED, "the recording killed the back end before "
+               "session %u; this one was not started here, so the same process is reused",
+               next);
+    }
+    end_session(r, last);
+}
+
 static int begin_session(struct rp *r, const struct mfe_trace_msg *tm)
 {
     r->session = tm->session;
@@ -600,7 +620,7 @@ int mfe_replay_run(struct mfe *f, const struct mfe_trace *t, const struct mfe_re
         const struct mfe_trace_msg *tm = &t->msgs[i];
         if (!last || tm->session != r->session) {
             if (last)
-                end_session(r, last);
+                next_backend(r, last, tm->session);
             rc = begin_session(r, tm);
         }
         if (rc == 0 && !r->lost)

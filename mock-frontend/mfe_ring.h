@@ -124,6 +124,13 @@ struct mfe_ring {
 
     bool broken;                  /* device state we cannot follow */
 
+    /* observer of every used entry the driver takes (mfe_log.h: the dirty
+     * checker), with the position it was read at; NULL = none.  Set after
+     * mfe_ring_init, which clears it. */
+    void (*on_used)(void *arg, const struct mfe_ring *r, uint16_t pos, uint64_t token,
+                    uint32_t len);
+    void *on_used_arg;
+
     /* counters */
     uint64_t added, completed, kicks, kicks_suppressed, errors;
     uint64_t long_used;           /* of errors: used len above what was posted */

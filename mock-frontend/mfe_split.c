@@ -202,9 +202,13 @@ int mfe_ring_kick(struct mfe_ring *r, int kick_fd)
 
 int mfe_ring_get_used(struct mfe_ring *r, uint64_t *token, uint32_t *len)
 {
+    uint16_t pos = r->last_used;
     int rc = r->packed ? mfe_packed_get_used(r, token, len) : mfe_split_get_used(r, token, len);
-    if (rc == 1)
+    if (rc == 1) {
         r->completed++;
+        if (r->on_used)
+            r->on_used(r->on_used_arg, r, pos, *token, *len);
+    }
     return rc;
 }
 

@@ -103,10 +103,24 @@ static void comment_line(struct mfe_trace *t, const char *line)
 {
     if (strncmp(line, "# proxy:", 8) == 0)
         header_device(t, line);
+    if (strncmp(line, "# t=", 4) != 0)
+        return;
     const char *s = strstr(line, " session ");
     unsigned n;
-    if (strncmp(line, "# t=", 4) == 0 && s && sscanf(s, " session %u:", &n) == 1)
-        t->parse_session = n;
+    if (strstr(line, " host: kill"))
+        t->kill_pending = true;
+    if (!s || sscanf(s, " session %u:", &n) != 1)
+        return;
+    if (n != t->parse_session && t->kill_pending && n < 64)
+        t->killed_before |= 1ull << n;
+    if (n != t->parse_session)
+        t->kill_pending = false;
+    t->parse_session = n;
+}
+
+bool mfe_trace_killed_before(const struct mfe_trace *t, unsigned session)
+{
+    return session < 64 && ((t->killed_before >> session) & 1);
 }
 
 /* ---- .log message lines ---- */

@@ -47,6 +47,10 @@ struct mfe_trace {
     struct mfe_trace_msg *msgs;
     size_t n;
     unsigned parse_session;           /* parser state: the last session event */
+    /* bit N: the back end was killed (a "# t=... host: kill" event) before
+     * session N, which then talks to a new back-end process */
+    uint64_t killed_before;
+    bool kill_pending;                /* parser state: a kill since the last session */
 };
 
 /* Load PATH.log and PATH.raw (PATH may end in .log or .raw).  Returns 0, or
@@ -57,6 +61,8 @@ void mfe_trace_free(struct mfe_trace *t);
  * and blank lines are accepted and ignored by the raw parser. */
 int mfe_trace_log_line(struct mfe_trace *t, const char *line, char *err, size_t errlen);
 int mfe_trace_raw_line(struct mfe_trace *t, const char *line, char *err, size_t errlen);
+/* Did the recording kill the back end before session n? */
+bool mfe_trace_killed_before(const struct mfe_trace *t, unsigned session);
 /* "F->B", "B->F", "BREQ B->F", "BREQ F->B" */
 const char *mfe_trace_dir_name(enum mfe_trace_dir d);
 /* The first B->F reply to request req in the trace, decoded; false if none. */
@@ -83,10 +89,16 @@ typedef void (*mfe_replay_report_fn)(void *arg, unsigned seq, const char *reques
                                      enum mfe_replay_verdict v, const char *detail);
 /* (Re)open the connection for a new session; 0 or negative. */
 typedef int (*mfe_replay_open_fn)(void *arg, struct mfe *f);
+/* Kill the back end, or start it again (0 or negative). */
+typedef int (*mfe_replay_backend_fn)(void *arg);
 
 struct mfe_replay_opts {
     mfe_replay_report_fn report;      /* NULL = silent */
     mfe_replay_open_fn open;          /* required */
+    /* where the trace killed the back end before a session: kill it at the
+     * end of the session before, and start it again before the next one;
+     * NULL = that session only reconnects to the same back end */
+    mfe_replay_backend_fn kill, restart;
     void *arg;
     int silence_ms;                   /* end-of-session check for unexpected
                                          messages; 0 = 200 */

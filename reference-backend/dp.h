@@ -12,8 +12,12 @@
  *
  * Safety: every descriptor address and length is translated through the
  * memory table (overflow-safe; a buffer spanning two regions is split into
- * two iovs).  A chain with a bad descriptor (outside memory, loop, bad
- * indirect table, too many segments) becomes a bad element: counted in the
+ * two iovs).  Every walk is bounded by the queue size, whatever the region
+ * sizes: a chain of more than num descriptors, or an indirect table of more
+ * than num entries (virtio 1.1 2.6.5.3.1 and 2.7.17 forbid both), is bad,
+ * so one chain costs at most 2 * num descriptor reads.  A chain with a bad
+ * descriptor (outside memory, loop, bad or too long indirect table, too
+ * many segments) becomes a bad element: counted in the
  * ring's `bad` counter, completed with length 0, its data never read; so
  * does a packed chain whose buffer id is >= num (the id is echoed back as
  * given; a driver cannot have issued it).  A ring whose indices cannot be
@@ -142,10 +146,10 @@ static inline int ref_xlate(const struct ref_mem *m, unsigned *hint, uint64_t gp
 }
 /* Host pointer of [gpa, gpa+len) inside one region, or NULL. */
 void *ref_xlate_one(const struct ref_mem *m, unsigned *hint, uint64_t gpa, uint64_t len);
-/* Mark the ring broken and log why, once. */
+/* Mark the ring broken, log why and signal its err fd, once. */
 void ref_vq_break(struct ref_vring *v, const char *why);
-/* Signal the ring's call eventfd. */
-void ref_vq_call(const struct ref_vring *v);
+/* Signal the ring's call eventfd without blocking (fdio.h). */
+void ref_vq_call(struct ref_vring *v);
 /* The spec's vring_need_event over 16-bit indices. */
 static inline bool ref_need_event(uint16_t event, uint16_t new_idx, uint16_t old)
 {

@@ -85,6 +85,7 @@ static enum ref_deliver to_switch(struct ref_worker *w, const struct ref_elem *e
     if (!f)
         return REF_DROPPED;
     f->len = len;
+    w->scratch = f;                 /* the copy may fault (fault.h) */
     uint32_t skip = w->net.hdr_len, off = 0;
     for (unsigned i = 0; i < e->niov && off < len; i++) {
         const struct ref_iov *v = &w->net.tx_io.v[e->iov + i];
@@ -97,6 +98,7 @@ static enum ref_deliver to_switch(struct ref_worker *w, const struct ref_elem *e
         off += k;
         skip = 0;
     }
+    w->scratch = NULL;
     ref_sw_forward(w->sw, w->s->opts->port, w->pair, f);
     return REF_DELIVERED;
 }
@@ -211,6 +213,7 @@ void ref_fwd_drop_pending(struct ref_worker *w)
 
 int ref_fwd_burst(struct ref_worker *w)
 {
+    ref_rarp_burst(w);
     int a = w->tx ? tx_burst(w) : 0;
     int b = 0;
     if (w->rx && w->port_fd >= 0)

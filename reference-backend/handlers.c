@@ -16,6 +16,7 @@ const struct ref_handler_row ref_handlers[VHU_REQ_MAX] = {
     [VHU_REQ_SET_OWNER]             = H(set_owner, true),
     [VHU_REQ_RESET_OWNER]           = H(reset_owner, false),
     [VHU_REQ_SET_MEM_TABLE]         = H(set_mem_table, false),
+    [VHU_REQ_SET_LOG_BASE]          = H(set_log_base, false),
     [VHU_REQ_SET_VRING_NUM]         = H(set_vring_num, false),
     [VHU_REQ_SET_VRING_ADDR]        = H(set_vring_addr, false),
     [VHU_REQ_SET_VRING_BASE]        = H(set_vring_base, false),
@@ -27,7 +28,10 @@ const struct ref_handler_row ref_handlers[VHU_REQ_MAX] = {
     [VHU_REQ_SET_PROTOCOL_FEATURES] = H(set_protocol_features, true),
     [VHU_REQ_GET_QUEUE_NUM]         = H(get_queue_num, true),
     [VHU_REQ_SET_VRING_ENABLE]      = H(set_vring_enable, false),
+    [VHU_REQ_SEND_RARP]             = H(send_rarp, false),
     [VHU_REQ_SET_BACKEND_REQ_FD]    = H(set_backend_req_fd, true),
+    [VHU_REQ_GET_CONFIG]            = H(get_config, true),
+    [VHU_REQ_SET_CONFIG]            = H(set_config, false),
     [VHU_REQ_RESET_DEVICE]          = H(reset_device, false),
     [VHU_REQ_GET_MAX_MEM_SLOTS]     = H(get_max_mem_slots, true),
     [VHU_REQ_ADD_MEM_REG]           = H(add_mem_reg, false),
@@ -82,17 +86,15 @@ REF_HANDLER(set_owner)
     return 0;
 }
 
-/* Deprecated by the spec; treated as "forget the device": rings, memory,
- * features and status go, the connection's protocol features and back-end
- * channel stay. */
+/* Deprecated by the spec, which recommends ignoring it or disabling all
+ * rings: reading it as "discard the connection state" breaks QEMU, which
+ * then starts the device again with no SET_OWNER and (CONFIGURE_MEM_SLOTS)
+ * no memory it already sent.  So every ring returns to its initial state,
+ * stopped and disabled; ownership, memory, features and status stay. */
 REF_HANDLER(reset_owner)
 {
     (void)m, (void)reply;
     ref_reset_rings(s);
-    ref_mem_clear(&s->mem);
-    s->features = 0;
-    s->status = 0;
-    s->owner = false;
     return 0;
 }
 

@@ -35,6 +35,11 @@ REF_HANDLER(get_max_mem_slots);
 REF_HANDLER(add_mem_reg);
 REF_HANDLER(rem_mem_reg);
 
+REF_HANDLER(set_log_base);     /* dirty_log.c */
+REF_HANDLER(send_rarp);        /* rarp.c */
+REF_HANDLER(get_config);       /* config.c */
+REF_HANDLER(set_config);
+
 /* Reset every ring (closing their fds); used by RESET_OWNER/RESET_DEVICE. */
 void ref_reset_rings(struct ref_session *s);
 

@@ -5,10 +5,10 @@
  *
  * --mode switch: one control thread per port (each --socket), each running
  * the same server or client loop as the single port does, on its own
- * session; the main thread only waits for signals.  Port threads keep every
- * signal blocked and wake at least every PORT_TICK_MS to look at the
- * (atomic) stop and stats flags, so per port the control plane is still one
- * thread that handles one request at a time. */
+ * session; the main thread only waits for signals.  Port threads block every
+ * signal but those a fault raises (fault.h) and wake at least every
+ * PORT_TICK_MS to look at the (atomic) stop and stats flags, so per port the
+ * control plane is still one thread that handles one request at a time. */
 #include "refnet.h"
 
 #include <errno.h>
@@ -25,9 +25,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CONNECT_RETRY_MS 100
+/* --client: the wait before a new attempt doubles from BACKOFF_MIN_MS up to
+ * BACKOFF_MAX_MS while attempts fail or sessions end before one request
+ * was handled (a listener that accepts and closes); a session that handled
+ * a request resets it, so a front end that restarts is met at once. */
+#define BACKOFF_MIN_MS   100
+#define BACKOFF_MAX_MS   2000
 #define PORT_TICK_MS     100
 
+#include "fault.h"
 #include "switch.h"
 
 /* lock-free atomics: fine in a signal handler, readable by every thread */
@@ -40,6 +46,7 @@ struct port_ctl {
     struct ref_opts o;
     struct ref_session s;
     int stats_seen;             /* stats_gen last printed */
+    unsigned handled;           /* requests handled on the current connection */
     int status;                 /* exit status of its loop */
     pthread_t th;
 };
@@ -103,7 +110,8 @@ static void usage(FILE *f)
             "usage: vhost-refnet --socket PATH [options]\n"
             "  --socket PATH          vhost-user socket (with --mode switch: give it once\n"
             "                         per port, at least twice, at most %u times)\n"
-            "  --client               connect to PATH (retry every 100 ms, reconnect)\n"
+            "  --client               connect to PATH (retry, reconnect; waits double from\n"
+            "                         100 ms to 2 s while nothing is served)\n"
             "                         instead of listening on it\n"
             "  --queues N             queue pairs, 1..%u (default 1)\n"
             "  --max-mem-slots N      regions SET_MEM_TABLE may carry, 1..%u (default %u)\n"
@@ -239,22 +247,39 @@ static int make_listener(const char *path)
     return fd;
 }
 
-/* Connect, retrying every CONNECT_RETRY_MS until it works or a stop signal. */
-static int connect_retry(const char *path)
+/* Sleep ms, or less when a stop signal comes. */
+static void pause_ms(int ms)
+{
+    int64_t end = ref_now_ms() + ms;
+    for (int64_t left = ms; left > 0 && !atomic_load(&stop_requested);
+         left = end - ref_now_ms())
+        wait_fds(NULL, 0, (int)left);
+}
+
+static int next_backoff(int ms)
+{
+    return ms == 0 ? BACKOFF_MIN_MS : ms >= BACKOFF_MAX_MS / 2 ? BACKOFF_MAX_MS : 2 * ms;
+}
+
+/* Connect, waiting *backoff before each attempt and doubling it after each
+ * failure, until it works or a stop signal. */
+static int connect_retry(const char *path, int *backoff)
 {
     struct sockaddr_un sa;
     if (unix_addr(path, &sa) < 0)
         return -1;
-    while (!atomic_load(&stop_requested)) {
+    for (;;) {
+        pause_ms(*backoff);
+        if (atomic_load(&stop_requested))
+            return -1;
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
             return -1;
         if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
             return fd;
         close(fd);
-        wait_fds(NULL, 0, CONNECT_RETRY_MS);
+        *backoff = next_backoff(*backoff);
     }
-    return -1;
 }
 
 /* ---- serving ---- */
@@ -268,14 +293,23 @@ static void refuse_extra(int listen_fd)
     }
 }
 
+/* One message; counted when it was handled (the connection goes on). */
+static enum ref_verdict step(struct port_ctl *c, bool *eof)
+{
+    enum ref_verdict v = ref_session_step(&c->s, eof);
+    if (v == REF_CONTINUE)
+        c->handled++;
+    return v;
+}
+
 /* A front end that reconnects quickly has closed the old connection before
  * connecting again, so the old one's last messages and EOF are already
  * queued: handle them before deciding the new connection is a second one. */
-static enum ref_verdict drain(struct ref_session *s, bool *eof)
+static enum ref_verdict drain(struct port_ctl *c, bool *eof)
 {
-    struct pollfd pfd = { s->sock, POLLIN, 0 };
+    struct pollfd pfd = { c->s.sock, POLLIN, 0 };
     while (poll(&pfd, 1, 0) > 0 && pfd.revents)
-        if (ref_session_step(s, eof) == REF_CLOSE)
+        if (step(c, eof) == REF_CLOSE)
             return REF_CLOSE;
     return REF_CONTINUE;
 }
@@ -295,6 +329,7 @@ static bool serve(struct port_ctl *c, int conn, int listen_fd)
 {
     struct ref_session *s = &c->s;
     bool eof = false;
+    c->handled = 0;
     ref_session_init(s, &c->o, conn);
     while (!atomic_load(&stop_requested)) {
         struct pollfd pfd[2] = { { conn, POLLIN, 0 }, { listen_fd, POLLIN, 0 } };
@@ -305,9 +340,9 @@ static bool serve(struct port_ctl *c, int conn, int listen_fd)
         }
         if (wait_fds(pfd, listen_fd >= 0 ? 2 : 1, -1) <= 0)
             continue;
-        if (pfd[0].revents && ref_session_step(s, &eof) == REF_CLOSE)
+        if (pfd[0].revents && step(c, &eof) == REF_CLOSE)
             break;
-        if ((pfd[1].revents & POLLIN) && drain(s, &eof) == REF_CLOSE)
+        if ((pfd[1].revents & POLLIN) && drain(c, &eof) == REF_CLOSE)
             break;
         if (pfd[1].revents & POLLIN)
             refuse_extra(listen_fd);
@@ -346,13 +381,18 @@ static int run_server(struct port_ctl *c)
 static int run_client(struct port_ctl *c)
 {
     const struct ref_opts *o = &c->o;
+    int backoff = 0;
     while (!atomic_load(&stop_requested)) {
-        int conn = connect_retry(o->socket_path);
+        int conn = connect_retry(o->socket_path, &backoff);
         if (conn < 0)
             return atomic_load(&stop_requested) ? 0 : 1;
         bool clean = serve(c, conn, -1);
         if (o->once)
             return clean ? 0 : 1;
+        backoff = c->handled ? 0 : next_backoff(backoff);
+        if (!c->handled && backoff == BACKOFF_MAX_MS)
+            ref_log("refnet: the front end keeps closing before any request; reconnecting "
+                    "every %d ms", BACKOFF_MAX_MS);
     }
     return 0;
 }
@@ -373,7 +413,7 @@ static void *port_main(void *arg)
     return NULL;
 }
 
-/* Start port p's control thread with every signal blocked. */
+/* Start port p's control thread with every signal blocked but a fault's. */
 static int start_port(const struct ref_opts *o, struct ref_switch *sw, unsigned p)
 {
     struct port_ctl *c = &ports[p];
@@ -382,9 +422,9 @@ static int start_port(const struct ref_opts *o, struct ref_switch *sw, unsigned 
     c->o.port = p;
     c->o.sw = sw;
     c->stats_seen = atomic_load(&stats_gen);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
+    sigset_t mask, old;             /* signals stay with the main thread, faults not */
+    ref_thread_sigmask(&mask, false);
+    pthread_sigmask(SIG_SETMASK, &mask, &old);
     atomic_fetch_add(&ports_running, 1);
     int rc = pthread_create(&c->th, NULL, port_main, c);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -2,6 +2,7 @@
  * for a legacy device without MRG_RXBUF), num_buffers with MRG_RXBUF, and
  * the copy of one frame into RX buffers. */
 #include "dp.h"
+#include "dirty_log.h"
 
 #include <string.h>
 
@@ -97,6 +98,7 @@ static void fill(struct ref_net *n, struct ref_vring *rx, const struct ref_elem 
     uint32_t left = n->hdr_len + len;
     for (unsigned i = 0; i < k; i++) {
         uint32_t l = left < el[i].len ? left : el[i].len;
+        ref_dlog_rx(rx, &n->rx_io.v[el[i].iov], el[i].niov, l);
         ref_ops(rx)->push(rx, &el[i], l);
         left -= l;
     }

@@ -5,6 +5,7 @@
  * arithmetic masked with 2*num-1 compares positions across laps, which is
  * what the event-suppression check needs. */
 #include "dp.h"
+#include "dirty_log.h"
 
 struct pdesc {
     uint64_t addr;
@@ -45,8 +46,8 @@ static void advance(uint16_t *pos, bool *wrap, uint32_t n, uint32_t num)
 static bool walk_table(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *io,
                        bool write, const struct pdesc *d, uint64_t *total)
 {
-    if (d->len == 0 || d->len % 16)
-        return false;
+    if (d->len == 0 || d->len % 16 || d->len / 16 > v->num)
+        return false;           /* longer than the queue: virtio 1.1 2.7.17 */
     const struct pdesc *tab = ref_xlate_one(m, &v->dp.hint, d->addr, d->len);
     if (!tab)
         return false;
@@ -165,6 +166,7 @@ static void packed_push(struct ref_vring *v, const struct ref_elem *e, uint32_t 
         q->held_pos = q->used_idx;
         q->held_flags = f;
     }
+    ref_dlog_pdesc(v, q->used_idx);
     advance(&q->used_idx, &q->used_wrap, e->ndesc, v->num);
 }
 
@@ -194,6 +196,7 @@ static void packed_flush(struct ref_vring *v)
     struct ref_vq *q = &v->dp;
     if (q->held) {
         store_flags(&ring(v)[q->held_pos], q->held_flags);
+        ref_dlog_pdesc(v, q->held_pos);
         q->held = false;
     }
     uint16_t now = fold(q->used_idx, q->used_wrap, v->num);

@@ -24,6 +24,12 @@
  * In --mode switch another port's workers never touch this port's rings or
  * memory (they queue heap copies into its inbox), so parking this port's own
  * workers is still all a change needs (switch.h explains).
+ *
+ * Guest memory is the front end's, and so is its size: only workers ever
+ * dereference it (the control thread translates addresses, never reads
+ * through them), each with a recovery point for the SIGBUS a shrunk file
+ * raises (fault.h).  No fd the front end gave us is read or written in a way
+ * that can sleep (fdio.c), so parking always ends (worker.c).
  */
 #ifndef REFNET_H
 #define REFNET_H
@@ -42,6 +48,7 @@
 #define REF_MAX_RING_NUM    32768u
 #define REF_WHY_MAX         160u
 #define REF_MAX_PORTS       16u      /* --socket given this often (--mode switch) */
+#define REF_CONFIG_LEN      24u      /* struct virtio_net_config (config.c) */
 
 /* ---- options (main.c) ---- */
 struct ref_switch;
@@ -140,9 +147,13 @@ struct ref_vring {
     bool packed;                /* layout the pointers were translated for */
     /* translated ring parts, valid while started */
     void *desc, *avail, *used;
+    /* dirty logging of this ring's writes (dirty_log.h), NULL while off */
+    const struct ref_vlog *vlog;
     struct ref_vq dp;
 };
 
+struct ref_vlog;
+struct ref_dlog;
 struct ref_session;
 void ref_vring_init(struct ref_vring *v, unsigned index);
 /* Closes the ring's fds and returns it to its initial state. */
@@ -173,6 +184,10 @@ struct ref_session {
     struct ref_mem mem;
     struct ref_vring rings[REF_MAX_RINGS];
     struct ref_dp *dp;                          /* datapath workers (dp.h) */
+    struct ref_dlog *dlog;                      /* SET_LOG_BASE's log, or NULL */
+    bool rarp_pending;                          /* SEND_RARP not yet sent (rarp.c) */
+    uint8_t rarp_mac[6];
+    uint8_t config[REF_CONFIG_LEN];             /* config space (config.c) */
     char why[REF_WHY_MAX];                      /* reason of the last failure */
 };
 
@@ -193,6 +208,8 @@ uint32_t ref_vq_base(const struct ref_vring *v);
 enum ref_verdict { REF_CONTINUE, REF_CLOSE };
 
 void ref_session_init(struct ref_session *s, const struct ref_opts *o, int sock);
+/* The config space of a new session (config.c). */
+void ref_config_init(struct ref_session *s);
 /* Unmap all memory, close every fd (the socket too). */
 void ref_session_reset(struct ref_session *s);
 /* Read and handle one message; REF_CLOSE when the connection must end
@@ -224,7 +241,8 @@ extern const struct ref_handler_row ref_handlers[VHU_REQ_MAX];
 int ref_tap_open(struct ref_opts *o);
 void ref_tap_close(struct ref_opts *o);
 
-/* ---- logging (main.c) ---- */
+/* ---- logging (main.c), time (fwd.c) ---- */
+int64_t ref_now_ms(void);          /* CLOCK_MONOTONIC, ms */
 void ref_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -1,6 +1,8 @@
 /* SET/GET_VRING_* handlers. */
 #include "handlers.h"
 
+#include "fdio.h"
+
 #include <inttypes.h>
 
 static int not_started(struct ref_session *s, const struct ref_vring *v, const char *what)
@@ -88,14 +90,23 @@ REF_HANDLER(get_vring_base)
 }
 
 /* The u64 of KICK/CALL/ERR: ring index in the low byte, NOFD in bit 8;
- * vhu_validate already checked the other bits and the fd count. */
-static struct ref_vring *fd_ring(struct ref_session *s, struct vhu_msg *m, int *fd)
+ * vhu_validate already checked the other bits and the fd count.  The fd
+ * must be something with eventfd semantics: a regular file, directory or
+ * device is always "ready" and would make a worker wake in a loop, so it
+ * is refused here (and one that misbehaves later breaks its ring, worker.c). */
+static struct ref_vring *fd_ring(struct ref_session *s, struct vhu_msg *m, int *fd,
+                                 const char *what)
 {
     struct ref_vring *v = ref_ring(s, (uint32_t)(m->u.u64 & VHU_VRING_IDX_MASK));
     if (!v)
         return NULL;
     *fd = -1;
     if (!(m->u.u64 & VHU_VRING_NOFD)) {
+        const char *problem = ref_fd_kind_problem(m->fds[0]);
+        if (problem) {
+            ref_fail(s, "vring.%s.fd: ring %u: %s", what, v->index, problem);
+            return NULL;
+        }
         *fd = m->fds[0];
         m->fds[0] = -1;         /* kept */
     }
@@ -107,7 +118,7 @@ REF_HANDLER(set_vring_kick)
 {
     (void)reply;
     int fd;
-    struct ref_vring *v = fd_ring(s, m, &fd);
+    struct ref_vring *v = fd_ring(s, m, &fd, "kick");
     if (!v)
         return -1;
     ref_vring_disarm(v);
@@ -127,7 +138,7 @@ REF_HANDLER(set_vring_call)
 {
     (void)reply;
     int fd;
-    struct ref_vring *v = fd_ring(s, m, &fd);
+    struct ref_vring *v = fd_ring(s, m, &fd, "call");
     if (!v)
         return -1;
     ref_vring_disarm(v);
@@ -140,7 +151,7 @@ REF_HANDLER(set_vring_err)
 {
     (void)reply;
     int fd;
-    struct ref_vring *v = fd_ring(s, m, &fd);
+    struct ref_vring *v = fd_ring(s, m, &fd, "err");
     if (!v)
         return -1;
     ref_vring_set_fd(&v->err_fd, fd);

@@ -1,5 +1,6 @@
 /* One front-end connection: its state, the dispatch of each request through
  * ref_handlers[], and the one place where replies are sent. */
+#include "dirty_log.h"
 #include "refnet.h"
 
 #include <stdio.h>
@@ -21,7 +22,8 @@ static uint64_t offered_features(const struct ref_opts *o)
 {
     uint64_t f = BIT(VHU_F_VERSION_1) | BIT(VHU_F_PROTOCOL_FEATURES) |
                  BIT(NET_F_MRG_RXBUF) | BIT(F_RING_EVENT_IDX) |
-                 BIT(F_RING_INDIRECT_DESC) | BIT(VHU_F_RING_PACKED);
+                 BIT(F_RING_INDIRECT_DESC) | BIT(VHU_F_RING_PACKED) |
+                 BIT(VHU_F_LOG_ALL);     /* dirty logging: dirty_log.c */
     if (o->queues > 1)
         f |= BIT(NET_F_MQ);
     return f;
@@ -31,7 +33,8 @@ static uint64_t offered_pfeatures(const struct ref_opts *o)
 {
     uint64_t f = BIT(VHU_PF_MQ) | BIT(VHU_PF_BACKEND_REQ) |
                  BIT(VHU_PF_CONFIGURE_MEM_SLOTS) | BIT(VHU_PF_STATUS) |
-                 BIT(VHU_PF_RESET_DEVICE);
+                 BIT(VHU_PF_RESET_DEVICE) | BIT(VHU_PF_LOG_SHMFD) | BIT(VHU_PF_RARP) |
+                 BIT(VHU_PF_CONFIG);
     if (o->reply_ack)
         f |= BIT(VHU_PF_REPLY_ACK);
     return f;
@@ -46,6 +49,7 @@ void ref_session_init(struct ref_session *s, const struct ref_opts *o, int sock)
     s->features_offered = offered_features(o);
     s->pfeatures_offered = offered_pfeatures(o);
     ref_mem_init(&s->mem);
+    ref_config_init(s);
     for (unsigned i = 0; i < REF_MAX_RINGS; i++)
         ref_vring_init(&s->rings[i], i);
 }
@@ -57,6 +61,7 @@ void ref_session_reset(struct ref_session *s)
     /* rings first: they point into the memory about to be unmapped */
     for (unsigned i = 0; i < REF_MAX_RINGS; i++)
         ref_vring_reset(&s->rings[i]);
+    ref_dlog_free(s);
     ref_mem_clear(&s->mem);
     if (s->backend_fd >= 0)
         close(s->backend_fd);
@@ -118,7 +123,9 @@ static enum ref_verdict send_reply(struct ref_session *s, struct vhu_msg *r,
 {
     r->hdr.request = req;
     r->hdr.flags = VHU_VERSION | VHU_FLAG_REPLY;
-    r->hdr.size = reply_size(kind);
+    /* a config reply is sized by its handler (0 = the spec's error) */
+    if (kind != VHU_P_CONFIG)
+        r->hdr.size = reply_size(kind);
     log_msg(s, r, true);
     int rc = vhu_send(s->sock, r);
     if (rc == VHU_IO_OK)
@@ -187,6 +194,7 @@ static enum ref_verdict dispatch(struct ref_session *s, struct vhu_msg *m)
     if (rc == 0) {
         ref_dp_park(s);         /* no worker runs while state changes */
         rc = row->fn(s, m, &reply);
+        ref_dlog_bind(s);       /* the rings' logging follows every change */
         ref_dp_resume(s);
     }
     vhu_msg_close_fds(m);     /* whatever the handler did not keep */

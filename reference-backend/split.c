@@ -1,5 +1,6 @@
 /* Device side of the split virtqueue (virtio 1.1 section 2.6). */
 #include "dp.h"
+#include "dirty_log.h"
 
 #include <string.h>
 
@@ -48,8 +49,9 @@ static bool walk(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *
         struct sdesc d;
         ref_desc_copy(&d, &tab[i]);
         if (d.flags & REF_DESC_F_INDIRECT) {
-            if (indirect || (d.flags & REF_DESC_F_NEXT) || d.len == 0 || d.len % 16)
-                return false;
+            if (indirect || (d.flags & REF_DESC_F_NEXT) || d.len == 0 || d.len % 16 ||
+                d.len / 16 > v->num)
+                return false;           /* longer than the queue: virtio 1.1 2.6.5.3.1 */
             tab = ref_xlate_one(m, &v->dp.hint, d.addr, d.len);
             if (!tab)
                 return false;
@@ -122,6 +124,7 @@ static void split_push(struct ref_vring *v, const struct ref_elem *e, uint32_t l
     struct sused *u = &used_ring(v)[v->dp.used_idx & (v->num - 1)];
     u->id = e->id;
     u->len = len;
+    ref_dlog_used(v, 4 + 8 * (uint64_t)(v->dp.used_idx & (v->num - 1)), 8);
     v->dp.used_idx++;
 }
 
@@ -133,6 +136,7 @@ static void split_flush(struct ref_vring *v)
     if (q->used_idx == q->signalled)
         return;
     atomic_store_explicit((_Atomic uint16_t *)used_idx(v), q->used_idx, memory_order_release);
+    ref_dlog_used(v, 2, 2);
     atomic_thread_fence(memory_order_seq_cst);      /* store idx before reading the event */
     bool call;
     if (q->event_idx)

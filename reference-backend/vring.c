@@ -113,6 +113,14 @@ int ref_vring_translate(struct ref_session *s, const struct ref_vring *v,
             return ref_fail(s, "vring.addr.range: ring %u %s 0x%" PRIx64 "+%" PRIu64
                             " is not inside one memory region", v->index, p[i].name,
                             addr_of(&v->addr, i), p[i].len);
+        /* aligned as a user address, but where it lies in the file is what
+         * our pointer inherits: a region whose mmap_offset is off by a few
+         * bytes would have us use misaligned (and so non-atomic) indices */
+        if ((uintptr_t)out[i] & (p[i].align - 1))
+            return ref_fail(s, "vring.addr.align: ring %u %s 0x%" PRIx64 " lies at a file "
+                            "offset that is not %" PRIu64 "-byte aligned (its region's "
+                            "mmap_offset is not)", v->index, p[i].name,
+                            addr_of(&v->addr, i), p[i].align);
     }
     return 0;
 }

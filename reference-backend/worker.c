@@ -1,5 +1,15 @@
-/* Worker threads, parking, and the wait for kicks (see worker.h). */
+/* Worker threads, parking, and the wait for kicks (see worker.h).
+ *
+ * Every loop of a worker is bounded (chains by the queue size, bursts by
+ * REF_BURST) and none of its fd calls sleeps (fdio.c), so a park request is
+ * answered within a burst.  Should a call sleep all the same (the front end
+ * raced us on its own fd), the control thread interrupts it with the nudge
+ * signal after PARK_NUDGE_MS and the worker breaks the ring whose fd it was.
+ * A kick fd that hangs up or does not behave like an eventfd breaks its
+ * ring too: it would otherwise wake the worker in a loop. */
 #include "worker.h"
+
+#include "fdio.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -7,12 +17,15 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #define IDLE_POLL_MS   1000     /* wake now and then even without kicks */
 #define NOFD_POLL_MS   1        /* rings without a kick fd are polled */
+#define PARK_NUDGE_MS  200      /* not parked by then: interrupt its sleeping call */
+#define PARK_WAIT_MS   20       /* nudge again this often */
 #define PARK_WARN_MS   2000
 
 static struct ref_vring *armed(struct ref_session *s, unsigned i)
@@ -24,6 +37,12 @@ static struct ref_vring *armed(struct ref_session *s, unsigned i)
 static bool busy_poll(const struct ref_worker *w)
 {
     return w->s->opts->poll;
+}
+
+/* A ring the worker may still work on and wait for. */
+static bool live(const struct ref_vring *v)
+{
+    return v && !v->dp.broken;
 }
 
 /* --mode switch: the pair's inbox is open exactly while its RX ring is
@@ -66,12 +85,17 @@ static bool park_here(struct ref_worker *w)
         pthread_cond_wait(&w->cv, &w->mu);
     w->parked = false;
     bool quit = atomic_load(&w->req) == REF_QUIT;
+    if (quit) {
+        w->done = true;
+        pthread_cond_broadcast(&w->cv);
+    }
     pthread_mutex_unlock(&w->mu);
     if (!quit)
         take_rings(w);
     return quit;
 }
 
+/* Our own eventfds (wake, switch inbox): non-blocking. */
 static void drain(int fd)
 {
     uint64_t v;
@@ -80,8 +104,24 @@ static void drain(int fd)
     }
 }
 
-/* Ask ring v for kicks; false when work arrived meanwhile. */
-static bool arm_kick(struct ref_vring *v, struct pollfd *pfd, nfds_t *n, int *timeout)
+/* A kick fd poll() found ready: take the kick, or stop the ring when the fd
+ * hung up or is no eventfd (it would be ready for ever). */
+static void take_kick(struct ref_vring *v, short revents)
+{
+    enum ref_fd_io r = ref_fd_drain(v->kick_fd);
+    if (r == REF_FD_AGAIN && (revents & (POLLHUP | POLLERR | POLLNVAL)))
+        r = revents & POLLHUP ? REF_FD_EOF : REF_FD_DEAD;
+    if (!ref_fd_bad(r))
+        return;
+    char why[REF_WHY_MAX];
+    snprintf(why, sizeof why, "its kick fd: %s", ref_fd_io_name(r));
+    ref_vq_break(v, why);
+}
+
+/* Ask ring v for kicks; false when work arrived meanwhile.  who[i] is the
+ * ring whose kick fd is pfd[i]. */
+static bool arm_kick(struct ref_vring *v, struct pollfd *pfd, struct ref_vring **who, nfds_t *n,
+                     int *timeout)
 {
     if (ref_ops(v)->notify_on(v)) {
         ref_ops(v)->notify_off(v);
@@ -90,7 +130,7 @@ static bool arm_kick(struct ref_vring *v, struct pollfd *pfd, nfds_t *n, int *ti
     if (v->kick_fd < 0)
         *timeout = NOFD_POLL_MS;
     else
-        pfd[(*n)++] = (struct pollfd){ v->kick_fd, POLLIN, 0 };
+        who[*n] = v, pfd[(*n)++] = (struct pollfd){ v->kick_fd, POLLIN, 0 };
     return true;
 }
 
@@ -100,14 +140,15 @@ static bool arm_kick(struct ref_vring *v, struct pollfd *pfd, nfds_t *n, int *ti
 static void idle(struct ref_worker *w, bool blocked)
 {
     struct pollfd pfd[4] = { { w->wake_fd, POLLIN, 0 } };
+    struct ref_vring *who[4] = { NULL };
     nfds_t n = 1;
     int timeout = IDLE_POLL_MS;
     bool want_rx = blocked || (w->port_fd >= 0 && w->pend_len == 0);
     if (blocked)
         timeout = REF_RX_WAIT_MS;
-    if (want_rx && w->rx && !arm_kick(w->rx, pfd, &n, &timeout))
+    if (want_rx && live(w->rx) && !arm_kick(w->rx, pfd, who, &n, &timeout))
         return;
-    if ((!blocked || w->sw) && w->tx && !arm_kick(w->tx, pfd, &n, &timeout))
+    if ((!blocked || w->sw) && live(w->tx) && !arm_kick(w->tx, pfd, who, &n, &timeout))
         return;
     if (w->sw_efd >= 0 && w->rx && !w->sw_pend)
         pfd[n++] = (struct pollfd){ w->sw_efd, POLLIN, 0 };
@@ -115,31 +156,61 @@ static void idle(struct ref_worker *w, bool blocked)
         pfd[n++] = (struct pollfd){ w->port_fd, POLLIN, 0 };
     if (w->port_fd >= 0 && w->rx && want_rx && !blocked)
         pfd[n++] = (struct pollfd){ w->port_fd, POLLIN, 0 };
-    if (poll(pfd, n, timeout) > 0)
-        for (nfds_t i = 0; i < n; i++)
-            if ((pfd[i].revents & POLLIN) && pfd[i].fd != w->port_fd)
+    if (poll(pfd, n, timeout) > 0) {
+        for (nfds_t i = 0; i < n; i++) {
+            if (!pfd[i].revents || pfd[i].fd == w->port_fd)
+                continue;
+            if (who[i])
+                take_kick(who[i], pfd[i].revents);
+            else if (pfd[i].revents & POLLIN)
                 drain(pfd[i].fd);
+        }
+    }
+    struct ref_vring *r[2] = { w->rx, w->tx };
+    for (unsigned i = 0; i < 2; i++)
+        if (live(r[i]))
+            ref_ops(r[i])->notify_off(r[i]);
+}
+
+/* A fault in guest memory brought us back here (fault.h): the pair's rings
+ * are broken and never touched again; a frame half copied out is freed. */
+static void fault_recover(struct ref_worker *w)
+{
+    char why[REF_WHY_MAX];
+    snprintf(why, sizeof why, "guest memory at %p faulted (SIGBUS: the file behind it "
+             "shrank?)", w->guard.addr);
+    free(w->scratch);
+    w->scratch = NULL;
     struct ref_vring *r[2] = { w->rx, w->tx };
     for (unsigned i = 0; i < 2; i++)
         if (r[i])
-            ref_ops(r[i])->notify_off(r[i]);
+            ref_vq_break(r[i], why);
+    w->rx = w->tx = NULL;
+    take_inbox(w);
 }
 
 static void *worker_main(void *arg)
 {
     struct ref_worker *w = arg;
-    take_rings(w);
+    w->guard.mem = &w->s->mem;
+    ref_fault_guard(&w->guard);
+    if (sigsetjmp(w->guard.jb, 1) != 0)
+        fault_recover(w);
+    else
+        take_rings(w);
     for (;;) {
         if (atomic_load_explicit(&w->req, memory_order_acquire) != REF_RUN) {
             if (park_here(w))
-                return NULL;
+                break;
             continue;
         }
         int r = ref_fwd_burst(w);
-        if (r > 0 || (r == 0 && busy_poll(w) && (w->rx || w->tx)))
+        if (r > 0 || (r == 0 && busy_poll(w) && (live(w->rx) || live(w->tx))))
             continue;
         idle(w, r < 0);
     }
+    ref_fault_guard(NULL);
+    return NULL;
 }
 
 static bool pair_armed(const struct ref_session *s, unsigned p)
@@ -157,9 +228,10 @@ static int start_worker(struct ref_session *s, struct ref_worker *w, unsigned p)
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     atomic_store(&w->req, REF_RUN);
-    sigset_t all, old;              /* signals stay with the control thread */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
+    ref_fault_install();
+    sigset_t mask, old;             /* signals stay with the control thread, faults not */
+    ref_thread_sigmask(&mask, true);
+    pthread_sigmask(SIG_SETMASK, &mask, &old);
     int rc = pthread_create(&w->th, NULL, worker_main, w);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
@@ -201,7 +273,9 @@ static void wake(struct ref_worker *w)
     }
 }
 
-/* Tell w to stop at req (PARK or QUIT) and wait until it has. */
+/* Tell w to stop at req (PARK or QUIT) and wait until it has.  A worker
+ * that takes longer than PARK_NUDGE_MS is inside a call that sleeps: it is
+ * nudged (fault.h) every PARK_WAIT_MS until it parks. */
 static void halt(struct ref_worker *w, enum ref_req req)
 {
     pthread_mutex_lock(&w->mu);
@@ -210,14 +284,17 @@ static void halt(struct ref_worker *w, enum ref_req req)
     pthread_cond_broadcast(&w->cv);
     int64_t t0 = ref_now_ms();
     bool warned = false;
-    while (!w->parked && req == REF_PARK) {
+    while (req == REF_PARK ? !w->parked : !w->done) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000000L;
+        ts.tv_nsec += PARK_WAIT_MS * 1000000L;
         if (ts.tv_nsec >= 1000000000L)
             ts.tv_sec++, ts.tv_nsec -= 1000000000L;
         pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-        if (!warned && ref_now_ms() - t0 > PARK_WARN_MS) {
+        int64_t waited = ref_now_ms() - t0;
+        if ((req == REF_PARK ? !w->parked : !w->done) && waited >= PARK_NUDGE_MS)
+            pthread_kill(w->th, REF_SIG_NUDGE);     /* alive: done is set under mu */
+        if (!warned && waited > PARK_WARN_MS) {
             ref_log("refnet: worker of queue pair %u is slow to park", w->pair);
             warned = true;
         }

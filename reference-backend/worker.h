@@ -13,6 +13,7 @@
 #include <pthread.h>
 
 #include "dp.h"
+#include "fault.h"
 #include "switch.h"
 
 enum ref_req { REF_RUN, REF_PARK, REF_QUIT };
@@ -27,6 +28,10 @@ struct ref_worker {
     pthread_cond_t cv;
     _Atomic int req;            /* enum ref_req */
     bool parked;                /* under mu */
+    bool done;                  /* under mu: the thread is leaving worker_main */
+    struct ref_guard guard;     /* recovery from faults in guest memory (fault.h) */
+    void *scratch;              /* heap frame being filled from guest memory: freed
+                                   if the copy faults */
 
     /* worker-only state, set at each resume */
     struct ref_vring *rx, *tx;  /* armed rings of the pair, or NULL */
@@ -44,10 +49,11 @@ struct ref_dp {
     struct ref_worker w[REF_MAX_QUEUE_PAIRS];
 };
 
-int64_t ref_now_ms(void);
 /* One burst each way: 1 work done, 0 idle, -1 waiting for RX buffers. */
 int ref_fwd_burst(struct ref_worker *w);
 /* The switch frame held for RX room is dropped (counted on the RX ring). */
 void ref_fwd_drop_pending(struct ref_worker *w);
+/* rarp.c: send the frame SEND_RARP asked for, once there is room. */
+void ref_rarp_burst(struct ref_worker *w);
 
 #endif

@@ -3,6 +3,8 @@
  * region), plus the small helpers every ring kind shares. */
 #include "dp.h"
 
+#include "fdio.h"
+
 #include <stdio.h>
 #include <unistd.h>
 
@@ -57,17 +59,19 @@ void *ref_xlate_one(const struct ref_mem *m, unsigned *hint, uint64_t gpa, uint6
 
 void ref_vq_break(struct ref_vring *v, const char *why)
 {
-    if (!v->dp.broken)
-        ref_log("refnet: ring %u broken: %s (no more work on it until restarted)",
-                v->index, why);
-    v->dp.broken = true;
     ref_count(&v->dp.st.bad, 1);
+    if (v->dp.broken)
+        return;
+    ref_log("refnet: ring %u broken: %s (no more work on it until restarted)", v->index, why);
+    v->dp.broken = true;
+    ref_fd_signal(v->err_fd);     /* SET_VRING_ERR: tell the front end */
 }
 
-void ref_vq_call(const struct ref_vring *v)
+/* A call fd that is not writable (an eventfd at its maximum count, a full
+ * pipe) is skipped: its reader has been signalled already.  One whose write
+ * slept (the front end raced us to fill it) stops the ring. */
+void ref_vq_call(struct ref_vring *v)
 {
-    uint64_t one = 1;
-    if (v->call_fd >= 0 && write(v->call_fd, &one, sizeof one) < 0) {
-        /* a full eventfd counter still wakes the reader: nothing to do */
-    }
+    if (ref_fd_signal(v->call_fd) == REF_FD_BLOCKED)
+        ref_vq_break(v, "a write to its call fd blocked");
 }

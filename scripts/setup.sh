@@ -22,13 +22,15 @@ main=(cmake gcc make pkg-config libglib2.0-dev libedit-dev procps util-linux)
 #   scripts/valgrind-suite.sh
 # - libxml2-utils (xmllint), chromium (headless, ~290 MB): the reports'
 #   checks in tests/report
+# - openvswitch-switch-dpdk: the OVS-DPDK peer (tests/peer/ovs-dpdk.sh)
 # - groff-base, man-db, bsdextrautils (col): the man pages' check; dpkg-dev
 #   (dpkg-shlibdeps) and file: the Debian package (cpack, tests/install)
-tests=(check libsubunit-dev socat perl python3
+tests=(check libsubunit-dev socat perl
        dpdk dpdk-dev qemu-system-common
        qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
        clang libclang-rt-14-dev valgrind
-       libxml2-utils chromium groff-base man-db bsdextrautils dpkg-dev file)
+       libxml2-utils chromium openvswitch-switch-dpdk
+       groff-base man-db bsdextrautils dpkg-dev file)
 
 case $what in
 main) packages=("${main[@]}") ;;

@@ -10,4 +10,5 @@ here=$(cd "$(dirname "$0")" && pwd)
 be="qemu-storage-daemon --blockdev driver=null-co,node-name=n0 --export type=vhost-user-blk,id=e0,node-name=n0,addr.type=unix,addr.path={socket},writable=on,num-queues=2"
 exec "$here/run-suite.sh" "$vc" "$outdir" qemu-storage-daemon server --device blk --jobs 2 --backend "$be" \
      --expect "$expect" --filter 'connect/*' --filter 'negotiation/*' --filter 'memory/*' \
-     --filter 'rings/*' --filter 'datapath/*' --filter 'hardening/*'
+     --filter 'rings/*' --filter 'datapath/*' --filter 'hardening/*' \
+     --filter 'config/*' --filter 'lifecycle/*' --filter 'inflight/*'

@@ -15,4 +15,5 @@ trap 'rm -rf "$share"' EXIT
 "$here/run-suite.sh" "$vc" "$outdir" virtiofsd server --device fs --jobs 2 \
     --backend "$vfsd --socket-path={socket} -o source=$share -o sandbox=chroot" \
     --expect "$expect" --filter 'connect/*' --filter 'negotiation/*' --filter 'memory/*' \
-    --filter 'rings/*' --filter 'datapath/*' --filter 'hardening/*'
+    --filter 'rings/*' --filter 'datapath/*' --filter 'hardening/*' \
+    --filter 'config/*' --filter 'lifecycle/*' --filter 'inflight/*'

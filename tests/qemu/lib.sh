@@ -314,3 +314,20 @@ spawn() {
     spawned=$!
     other_pids+=("$spawned")
 }
+
+# boot_loop_check NAME NIC-ARGS...: boot, eth0 up, 200 frames looped, and
+# vhost-refnet's TX ring counted at least as many; then poweroff.
+boot_loop_check() {
+    local name=$1 n
+    shift
+    guest_boot "$name" "$@"
+    net_up "$name" 10.77.0.1
+    loop_traffic "$name" 200
+    local stats
+    stats=$(refnet_stats)
+    say "refnet: $(tr '\n' ' ' <<< "$stats")"
+    n=$(sed -n 's/^ring=1 packets=//p' <<< "$stats")
+    (( ${n:-0} >= 200 )) || fail "refnet's TX ring counted ${n:-no} frames, fewer than 200"
+    guest_poweroff "$name"
+    refnet_check
+}

@@ -274,6 +274,8 @@ START_TEST(junit_elements)
         { VHC_FAIL, false, false, "<failure message=\"a&lt;b&gt;&amp;c&quot;d&#39;e" },
         { VHC_TIMEOUT, false, false, "<error message=" },
         { VHC_CRASH, false, false, "type=\"crash\"" },
+        { VHC_BROKEN, false, false, "<error message=\"a&lt;b" },
+        { VHC_BROKEN, true, false, "type=\"broken\"" },   /* never an expected failure */
         { VHC_FAIL, true, false, "<skipped message=\"expected failure: a&lt;b" },
         { VHC_FAIL, true, false, "type=\"expected-failure\">" },
         { VHC_SKIP, false, false, "<skipped message=\"a&lt;b" },

@@ -111,7 +111,7 @@ repeat)
     rm -f "$err"
     ;;
 help)
-    for c in list explain run shell features report replay record profiles; do
+    for c in list explain run shell features report replay record play trace-diff profiles; do
         page=$("$vc" "$c" --help) || fail "$c --help failed"
         for s in NAME SYNOPSIS DESCRIPTION 'EXIT STATUS' EXAMPLES; do
             grep -q "^$s" <<<"$page" || fail "$c --help has no $s"
@@ -138,7 +138,13 @@ usage)
     # the body of section $1 of the page on stdin, without its trailing blank line
     sect() { awk -v s="$1" '$0 == s { on = 1; next } /^[A-Z]/ { on = 0 } on' | sed '${/^$/d}'; }
     src=$(dirname "$0")/../../scripts/vhost-conform.bash-completion
-    for c in list explain run shell features report replay record profiles help; do
+    # every command has its page, and the overview names every command
+    cmds="list explain run shell features report replay record play trace-diff profiles help"
+    ov=$("$vc" help)
+    for c in $cmds; do
+        grep -qE "^  ([a-z, -]+ )?$c( |,|$)" <<<"$ov" || fail "the overview does not name $c"
+    done
+    for c in $cmds; do
         page=$("$vc" help "$c") || fail "help $c failed"
         [[ $("$vc" "$c" --help) == "$page" ]] || fail "$c --help differs from help $c"
         # a bad option prints the page's SYNOPSIS and OPTIONS, line for line
@@ -170,12 +176,12 @@ usage)
     "$vc" run --filter 'nosuch*' --list-only >/dev/null 2>&1; (($? == 2)) || fail "run --filter nomatch"
     "$vc" list 'negotiation/*' >/dev/null || fail "list with matches failed"
     # exit statuses are documented, 130 (SIGINT) among them
-    "$vc" help run | grep -qE '^  130, 143 ' || fail "help run does not document 130/143"
-    "$vc" help | grep -qE '^  130, 143 ' || fail "the overview does not document 130/143"
+    grep -qE '^  128\+N .*130 SIGINT' <<<"$("$vc" help run)" || fail "help run does not document 130"
+    grep -qE '^  130, 143 ' <<<"$("$vc" help)" || fail "the overview does not document 130/143"
     # man pages: one per command, from the same text, clean roff, whatis lines
     t=$(mktemp -d)
     "$vc" help --man-dir "$t" || fail "help --man-dir failed"
-    for c in '' list explain run shell features report replay record profiles help; do
+    for c in '' $cmds; do
         f=$t/vhost-conform${c:+-$c}.1
         [[ -s $f ]] || fail "no man page $f"
         w=$(LC_ALL=C groff -man -Tascii -ww -z "$f" 2>&1); [[ -z $w ]] || fail "$f: groff: $w"
@@ -223,6 +229,57 @@ progress)
     grep -q '^\[' "$t/err" && fail "per-case lines in a CI log"
     "$vc" run --filter "$filter" 2>"$t/err" >/dev/null   # 30 s apart: only the last
     [[ $(wc -l < "$t/err") == 1 ]] || fail "default interval printed: $(cat "$t/err")"
+    rm -rf "$t"
+    ;;
+play)
+    list=$("$vc" play --list) || fail "play --list failed"
+    for s in init boot guest-cycle host-cycle link-cycle reconnect disconnect reset; do
+        grep -qE "^$s " <<<"$list" || fail "play --list lacks $s"
+    done
+    # every scenario against vhost-refnet, both socket modes for the reconnect
+    for s in init boot guest-cycle host-cycle link-cycle reconnect disconnect reset; do
+        out=$(timeout 120 "$vc" play "$s" 2>&1) || fail "play $s failed: $out"
+        grep -qx PASS <<<"$out" || fail "play $s: no PASS"
+    done
+    err=$(mktemp)
+    out=$(timeout 120 "$vc" play reconnect --mode client --queues 2 --trace 2>"$err") \
+        || fail "play reconnect (client, 2 pairs) failed: $out"
+    grep -qE '^ +[0-9]+ reconnect +.* ok$' <<<"$out" || fail "no reconnect step: $out"
+    # after the reconnect: one enable round per enabled pair, then each
+    # pair's features (and no guest probing rounds)
+    after=$(sed -n '/-- reconnect:/,$p' "$err" | grep -E '^[0-9]{4} F->B' | cut -d' ' -f3)
+    first=$(grep -n SET_FEATURES <<<"$after" | head -1 | cut -d: -f1)
+    enables=$(head -n "$first" <<<"$after" | grep -c SET_VRING_ENABLE)
+    ((enables == 2)) || fail "reconnect with 2 pairs: $enables SET_VRING_ENABLE before the first SET_FEATURES, want 2"
+    rm -f "$err"
+    # usage errors
+    "$vc" play nosuch 2>/dev/null; (($? == 2)) || fail "play nosuch not a usage error"
+    "$vc" play reconnect --socket /tmp/nosuch.sock 2>/dev/null; (($? == 2)) \
+        || fail "reconnect with --socket not refused"
+    "$vc" play link-cycle --device blk 2>/dev/null; (($? == 2)) || fail "link-cycle on blk accepted"
+    "$vc" play reconnect --device fs 2>/dev/null; (($? == 2)) || fail "reconnect on fs accepted"
+    ;;
+trace-diff)
+    fx=$(dirname "$0")/../../fixtures/qemu-7.2
+    t=$(mktemp -d)
+    "$vc" trace-diff "$fx/b1_boot.log" "$fx/b1_boot.log" > "$t/out" || fail "a trace differs from itself"
+    grep -q '^trace-diff: same: 52 message' "$t/out" || fail "no summary: $(cat "$t/out")"
+    # QEMU as chardev client or server sends the same (b1, b3; a1, a3)
+    "$vc" trace-diff "$fx/b1_boot.log" "$fx/b3_boot_server.log" > /dev/null || fail "b1 and b3 differ"
+    "$vc" trace-diff "$fx/a1_init_client.log" "$fx/a3_init_server.log" > /dev/null || fail "a1 and a3 differ"
+    # one flag changed: exit 1, shown side by side
+    sed 's/^\(0045 .*\)flags=0x1\[v1\]/\1flags=0x9[v1,NEED_REPLY]/' "$fx/b1_boot.log" > "$t/changed.log"
+    "$vc" trace-diff "$fx/b1_boot.log" "$t/changed.log" > "$t/out"; rc=$?
+    ((rc == 1)) || fail "a changed flag: exit $rc, want 1"
+    grep -qE '^\| 0045 F->B SET_STATUS flags=0x1 .*\| 0045 F->B SET_STATUS flags=0x9' "$t/out" \
+        || fail "the changed line is not shown side by side: $(cat "$t/out")"
+    # different traces differ
+    "$vc" trace-diff "$fx/b1_boot.log" "$fx/c1_guest_cycle.log" > /dev/null; (($? == 1)) \
+        || fail "b1 and c1 compare equal"
+    # bad input
+    "$vc" trace-diff "$fx/b1_boot.log" "$t/nosuch.log" 2>/dev/null; (($? == 2)) || fail "a missing file: not 2"
+    echo "garbage" > "$t/bad.log"
+    "$vc" trace-diff "$t/bad.log" "$fx/b1_boot.log" 2>/dev/null; (($? == 2)) || fail "garbage: not 2"
     rm -rf "$t"
     ;;
 *) fail "unknown scenario $scenario" ;;

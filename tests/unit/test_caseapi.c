@@ -1,8 +1,9 @@
 /* Unit tests of caseapi/: the result record a case child writes, where a
  * failure is reported (the case's own line, also inside a shared step),
- * and the names of the case flags.  Each body runs in a child of ours, as
- * the runner would run it. */
+ * the names of the case flags, and the waits under --timeout-scale.  Each
+ * body runs in a child of ours, as the runner would run it. */
 #include "caseapi.h"
+#include "datapath_traffic.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -114,6 +115,65 @@ START_TEST(every_flag_named)
 }
 END_TEST
 
+/* ---- waits under --timeout-scale ---- */
+
+/* Each body checks the waits its child runs with; the scale comes in the
+ * context, as the runner hands it over. */
+static void waits_tripled(struct vhc_ctx *ctx)
+{
+    VHC_ASSERT(ctx, DP_STALL_MS == 30000 && DP_SETTLE_MS == 300 && vhc_ms(5000) == 15000,
+               "test.scale", "scale 3: stall %d, settle %d, 5000 -> %d", DP_STALL_MS,
+               DP_SETTLE_MS, vhc_ms(5000));
+}
+
+static void waits_never_shorter(struct vhc_ctx *ctx)
+{
+    VHC_ASSERT(ctx, DP_STALL_MS == 10000 && DP_SETTLE_MS == 100 && vhc_ms(5000) == 5000,
+               "test.scale", "scale 0.01: stall %d, settle %d, 5000 -> %d", DP_STALL_MS,
+               DP_SETTLE_MS, vhc_ms(5000));
+}
+
+/* The record of a case run the runner's way (vhc_run_child) at scale. */
+static char *run_scaled(void (*body)(struct vhc_ctx *), double scale)
+{
+    static struct vhc_case c = { .id = "test/scale", .flags = VHC_F_NOCONNECT };
+    c.body = body;
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        static struct vhc_ctx ctx;
+        close(p[0]);
+        ctx.c = &c;
+        ctx.socket_path = "/nonexistent";
+        ctx.result_fd = p[1];
+        ctx.control_fd = -1;
+        ctx.timeout_scale = scale;
+        vhc_run_child(&ctx);
+    }
+    close(p[1]);
+    char *buf = calloc(1, 65536);
+    ck_assert_ptr_nonnull(buf);
+    size_t len = 0;
+    for (ssize_t n; (n = read(p[0], buf + len, 65535 - len)) > 0;)
+        len += (size_t)n;
+    close(p[0]);
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    return buf;
+}
+
+START_TEST(waits_follow_the_scale)
+{
+    char *rec = run_scaled(waits_tripled, 3);
+    ck_assert_msg(strncmp(rec, "verdict pass\n", 13) == 0, "%s", rec);
+    free(rec);
+    rec = run_scaled(waits_never_shorter, 0.01);
+    ck_assert_msg(strncmp(rec, "verdict pass\n", 13) == 0, "%s", rec);
+    free(rec);
+}
+END_TEST
+
 static Suite *caseapi_suite(void)
 {
     Suite *s = suite_create("caseapi");
@@ -122,6 +182,7 @@ static Suite *caseapi_suite(void)
     tcase_add_test(t, own_assert_at_own_line);
     tcase_add_test(t, skip_and_pass_records);
     tcase_add_test(t, every_flag_named);
+    tcase_add_test(t, waits_follow_the_scale);
     suite_add_tcase(s, t);
     return s;
 }

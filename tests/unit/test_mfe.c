@@ -377,10 +377,10 @@ struct bad_profile {
 };
 
 static const struct bad_profile bad_profiles[] = {
-    { "colour = blue", false, ":13: unknown key" },
-    { "mem_slots = maybe", false, ":13: want yes or no" },
-    { "mem_slots = yes", false, ":13: key given twice" },
-    { "just words", false, ":13: want 'key = value'" },
+    { "colour = blue", false, ":14: unknown key" },
+    { "mem_slots = maybe", false, ":14: want yes or no" },
+    { "mem_slots = yes", false, ":14: key given twice" },
+    { "just words", false, ":14: want 'key = value'" },
     { "guest_features", true, "missing key 'guest_features'" },
     { "mem_mb", true, "missing key 'mem_mb'" },
 };
@@ -395,6 +395,7 @@ static const char good_profile[] =
     "mem_mb = 64\n"
     "init_sets_call_err = no\n"
     "enable_rounds_before_start = 2\n"
+    "enable_rounds_before_rebind = 1\n"
     "vring_enable_need_reply = yes\n"
     "vring_fd_need_reply = no\n"
     "status_after_get_vring_base = yes\n";

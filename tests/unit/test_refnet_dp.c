@@ -332,6 +332,27 @@ START_TEST(split_indirect_good)
 }
 END_TEST
 
+/* NUM entries is the longest table a driver may make (virtio 1.1 2.6.5.3.1);
+ * one more, all of them valid, is a bad chain whatever the region size. */
+START_TEST(split_indirect_longer_than_queue)
+{
+    start_ring(false);
+    struct sdesc *tab = host(TAB_GPA);
+    for (uint16_t i = 0; i <= NUM; i++)
+        tab[i] = (struct sdesc){ BUF_GPA, 1, i < NUM ? REF_DESC_F_NEXT : 0, (uint16_t)(i + 1) };
+    tab[NUM - 1].flags = 0;
+    sdesc(2, TAB_GPA, 16 * NUM, REF_DESC_F_INDIRECT, 0);
+    sdesc(3, TAB_GPA, 16 * (NUM + 1), REF_DESC_F_INDIRECT, 0);
+    post(2);
+    post(3);
+    struct ref_elem e;
+    ck_assert_int_eq(spop(&e, false), 1);
+    ck_assert_msg(!e.bad && e.len == NUM, "a table of NUM entries is valid");
+    ck_assert_int_eq(spop(&e, false), 1);
+    ck_assert_msg(e.bad, "a table of NUM + 1 entries was accepted");
+}
+END_TEST
+
 START_TEST(split_avail_idx_jump)
 {
     start_ring(false);
@@ -528,6 +549,45 @@ START_TEST(packed_indirect_good)
 }
 END_TEST
 
+START_TEST(packed_indirect_longer_than_queue)
+{
+    start_ring(true);
+    struct pdesc *tab = host(TAB_GPA);
+    for (unsigned i = 0; i <= NUM; i++)
+        tab[i] = (struct pdesc){ BUF_GPA, 1, 0, 0 };
+    pdesc(0, TAB_GPA, 16 * NUM, 6, REF_DESC_F_INDIRECT);
+    pdesc(1, TAB_GPA, 16 * (NUM + 1), 5, REF_DESC_F_INDIRECT);
+    struct ref_elem e;
+    ck_assert_int_eq(ppop(&e), 1);
+    ck_assert_msg(!e.bad && e.len == NUM, "a table of NUM entries is valid");
+    ck_assert_int_eq(ppop(&e), 1);
+    ck_assert_msg(e.bad, "a table of NUM + 1 entries was accepted");
+}
+END_TEST
+
+/* A ring aligned as a user address, in a region whose mmap_offset is 0x29:
+ * our pointer would be misaligned, so the ring must not start. */
+START_TEST(ring_misaligned_in_file)
+{
+    static struct ref_mem m;
+    ref_mem_init(&m);
+    m.r[0] = (struct ref_region){ .gpa = 0, .size = 2 * PG, .uaddr = 0x10000,
+                                  .map = mem.r[0].map, .map_len = 3 * PG, .delta = 0x29 };
+    m.n = 1;
+    static struct ref_session s;
+    memset(&s, 0, sizeof s);
+    struct ref_vring v;
+    ref_vring_init(&v, 0);
+    v.num = NUM;
+    v.addr = (struct vhu_vring_addr){ .desc = 0x10000, .avail = 0x10400, .used = 0x10800 };
+    void *out[3];
+    ck_assert_int_eq(ref_vring_translate(&s, &v, &m, out), -1);
+    ck_assert_msg(strstr(s.why, "vring.addr.align"), "why: %s", s.why);
+    m.r[0].delta = 0x40;
+    ck_assert_int_eq(ref_vring_translate(&s, &v, &m, out), 0);
+}
+END_TEST
+
 static Suite *dp_suite(void)
 {
     Suite *s = suite_create("refnet_dp");
@@ -547,6 +607,8 @@ static Suite *dp_suite(void)
     tcase_add_test(t, split_indirect_nested);
     tcase_add_test(t, split_indirect_loop_and_range);
     tcase_add_test(t, split_indirect_good);
+    tcase_add_test(t, split_indirect_longer_than_queue);
+    tcase_add_test(t, ring_misaligned_in_file);
     tcase_add_test(t, split_avail_idx_jump);
     tcase_add_test(t, split_head_out_of_range);
     tcase_add_test(t, split_direction_filter);
@@ -561,6 +623,7 @@ static Suite *dp_suite(void)
     tcase_add_test(t, packed_chain_longer_than_ring);
     tcase_add_test(t, packed_indirect_bad);
     tcase_add_test(t, packed_indirect_good);
+    tcase_add_test(t, packed_indirect_longer_than_queue);
     suite_add_tcase(s, t);
     return s;
 }

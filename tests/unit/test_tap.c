@@ -150,6 +150,31 @@ START_TEST(timeout_line)
 }
 END_TEST
 
+/* A case whose setup broke is a failure of the run in its own word: not ok,
+ * verdict broken in the YAML, its own bucket in the summary. */
+START_TEST(broken_line)
+{
+    struct mem m;
+    mem_open(&m);
+    struct vhc_result r = result(VHC_BROKEN, "back end exited with status 127 before it listened");
+    write_item(m.f, 1, "connect/server-basic", &r, NULL);
+    mem_expect(&m,
+        "not ok 1 - connect/server-basic\n"
+        "  ---\n"
+        "  verdict: broken\n"
+        "  message: \"back end exited with status 127 before it listened\"\n"
+        "  duration_ms: 12\n"
+        "  mode: server\n"
+        "  spec: \"Spec text.\"\n"
+        "  ...\n");
+    struct vhc_tally t = { 0 };
+    struct vhc_tap_item it = { .n = 1, .id = "a", .r = &r };
+    ck_assert(vhc_tally_add(&t, &it));
+    ck_assert_uint_eq(t.broken, 1);
+    ck_assert_uint_eq(t.fail + t.crash + t.timeout + t.todo, 0);
+}
+END_TEST
+
 START_TEST(description_hash_escaped)
 {
     struct mem m;
@@ -166,7 +191,8 @@ START_TEST(summary_line)
     mem_open(&m);
     struct vhc_tally t = { 0 };
     struct vhc_expect e = { .verdict = VHC_FAIL };
-    const enum vhc_verdict vs[] = { VHC_PASS, VHC_FAIL, VHC_SKIP, VHC_TIMEOUT, VHC_CRASH };
+    const enum vhc_verdict vs[] = { VHC_PASS, VHC_FAIL, VHC_SKIP, VHC_TIMEOUT, VHC_CRASH,
+                                    VHC_BROKEN };
     bool unexpected = false;
     for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) {
         struct vhc_result r = result(vs[i], "");
@@ -182,7 +208,7 @@ START_TEST(summary_line)
     ck_assert(!vhc_tally_add(&t, &stale));
     ck_assert(unexpected);
     vhc_tap_end(m.f, &t);
-    mem_expect(&m, "# pass 1, fail 1, skip 1, todo 1, xpass 1, timeout 1, crash 1\n");
+    mem_expect(&m, "# pass 1, fail 1, skip 1, todo 1, xpass 1, timeout 1, crash 1, broken 1\n");
 }
 END_TEST
 
@@ -305,8 +331,12 @@ START_TEST(expect_errors)
         { "a fial typo\n", "x.txt:1: verdict must be fail, timeout or crash" },
         { "# c\na pass\n", "x.txt:2: verdict must be fail, timeout or crash" },
         { "a\n", "x.txt:1: missing verdict (fail, timeout or crash)" },
+        { "a broken setup\n", "x.txt:1: broken cannot be expected: it is a setup error of "
+                                "the run, not a known failure of the back end" },
         { "a@qemu fail\n", "x.txt:1: mode after '@' must be server or client" },
         { "a fail\na fail again\n", "x.txt:2: case listed twice" },
+        { "a crash:datapath.loss x\n", "x.txt:1: only fail takes a rule (fail:RULE)" },
+        { "a fail: x\n", "x.txt:1: bad rule after 'fail:'" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct vhc_expectations e = { 0 };
@@ -315,6 +345,36 @@ START_TEST(expect_errors)
         ck_assert_str_eq(err, bad[i].err);
         vhc_expect_free(&e);
     }
+}
+END_TEST
+
+/* fail:RULE covers a failure of that rule only; anything else is reported
+ * as if the line were not there */
+START_TEST(expect_rule)
+{
+    struct vhc_expectations e = { 0 };
+    char err[256] = "";
+    ck_assert_int_eq(parse_text("d/x fail:datapath.loss drops at start\nd/y fail any rule\n",
+                                &e, err, sizeof err), 0);
+    const struct vhc_expect *x = vhc_expect_find(&e, "d/x", VHC_MODE_SERVER);
+    ck_assert_ptr_nonnull(x);
+    ck_assert_int_eq(x->verdict, VHC_FAIL);
+    ck_assert_str_eq(x->rule, "datapath.loss");
+    ck_assert_str_eq(x->reason, "drops at start");
+    struct vhc_result loss = { .verdict = VHC_FAIL }, other = loss, pass = { .verdict = VHC_PASS },
+                      crash = { .verdict = VHC_CRASH };
+    strcpy(loss.rule, "datapath.loss");
+    strcpy(other.rule, "datapath.integrity");
+    ck_assert_ptr_eq(vhc_expect_match(&e, "d/x", VHC_MODE_SERVER, &loss), x);
+    ck_assert_ptr_null(vhc_expect_match(&e, "d/x", VHC_MODE_SERVER, &other));
+    ck_assert_ptr_null(vhc_expect_match(&e, "d/x", VHC_MODE_SERVER, &pass));
+    ck_assert_ptr_null(vhc_expect_match(&e, "d/x", VHC_MODE_SERVER, &crash));
+    /* a line without a rule matches as before, a pass included (TODO bonus) */
+    const struct vhc_expect *y = vhc_expect_find(&e, "d/y", VHC_MODE_CLIENT);
+    ck_assert_str_eq(y->rule, "");
+    ck_assert_ptr_eq(vhc_expect_match(&e, "d/y", VHC_MODE_CLIENT, &other), y);
+    ck_assert_ptr_eq(vhc_expect_match(&e, "d/y", VHC_MODE_CLIENT, &pass), y);
+    vhc_expect_free(&e);
 }
 END_TEST
 
@@ -327,6 +387,7 @@ static Suite *tap_suite(void)
     tcase_add_test(t, fail_with_yaml);
     tcase_add_test(t, todo_and_unexpected_pass);
     tcase_add_test(t, timeout_line);
+    tcase_add_test(t, broken_line);
     tcase_add_test(t, description_hash_escaped);
     tcase_add_test(t, summary_line);
     tcase_add_test(t, yaml_hostile_scalars);
@@ -336,6 +397,7 @@ static Suite *tap_suite(void)
     tcase_add_test(t, expect_good);
     tcase_add_test(t, expect_mode_line_wins);
     tcase_add_test(t, expect_errors);
+    tcase_add_test(t, expect_rule);
     suite_add_tcase(s, t);
     return s;
 }
