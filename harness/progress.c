@@ -56,8 +56,9 @@ static void elapsed(char *buf, size_t len, double s)
 
 static void counts(const struct vhc_tally *t)
 {
-    fprintf(stderr, "pass %u, fail %u, skip %u, todo %u, xpass %u, timeout %u, crash %u",
-            t->pass, t->fail, t->skip, t->todo, t->xpass, t->timeout, t->crash);
+    fprintf(stderr, "pass %u, fail %u, skip %u, todo %u, xpass %u, timeout %u, crash %u, "
+                    "broken %u",
+            t->pass, t->fail, t->skip, t->todo, t->xpass, t->timeout, t->crash, t->broken);
 }
 
 static void remember_xpass(struct vhc_progress *p, const struct vhc_tap_item *it)

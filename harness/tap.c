@@ -167,7 +167,8 @@ bool vhc_tally_add(struct vhc_tally *t, const struct vhc_tap_item *it)
 
 void vhc_tap_end(FILE *f, const struct vhc_tally *t)
 {
-    fprintf(f, "# pass %u, fail %u, skip %u, todo %u, xpass %u, timeout %u, crash %u, broken %u\n",
+    fprintf(f, "# pass %u, fail %u, skip %u, todo %u, xpass %u, timeout %u, crash %u, "
+               "broken %u\n",
             t->pass, t->fail, t->skip, t->todo, t->xpass, t->timeout, t->crash, t->broken);
     fflush(f);
 }
