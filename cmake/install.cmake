@@ -4,23 +4,20 @@
 install(TARGETS vhost-conform vhost-refnet RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/fixtures/
         DESTINATION ${CMAKE_INSTALL_DATADIR}/vhost-conform/fixtures)
-# the pages harness/CMakeLists.txt makes; by name (a glob of an unset
-# directory would be the root)
+# the pages harness/CMakeLists.txt makes, one per help page: the directory
+# is read at install time, so a command added to help.c is installed too
 set(man_dir ${PROJECT_BINARY_DIR}/harness/man)
-set(man_pages vhost-conform.1)
-foreach(page list explain run shell features report replay record profiles help)
-  list(APPEND man_pages vhost-conform-${page}.1)
-endforeach()
-list(TRANSFORM man_pages PREPEND ${man_dir}/)
+set(man_pattern "vhost-conform*.1")
 if(VHC_GZIP)
-  list(TRANSFORM man_pages APPEND .gz)
+  string(APPEND man_pattern ".gz")
 endif()
-install(FILES ${man_pages} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(DIRECTORY ${man_dir}/ DESTINATION ${CMAKE_INSTALL_MANDIR}/man1
+        FILES_MATCHING PATTERN "${man_pattern}")
 install(FILES ${PROJECT_SOURCE_DIR}/scripts/vhost-conform.bash-completion
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
         RENAME vhost-conform)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/reports.md
-              ${PROJECT_SOURCE_DIR}/docs/dpdk-22.11.md
+              ${PROJECT_SOURCE_DIR}/docs/dpdk-22.11.md ${PROJECT_SOURCE_DIR}/docs/ovs-dpdk.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 set(CPACK_PACKAGE_NAME vhost-conform)
