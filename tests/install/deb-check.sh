@@ -11,20 +11,7 @@ src=$(realpath "$1")
 work=$(mktemp -d "${TMPDIR:-/tmp}/vhcdeb.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-for t in cpack dpkg-deb dpkg-shlibdeps file; do
-    command -v "$t" >/dev/null || fail "$t missing (scripts/setup.sh installs dpkg-dev, file)"
-done
-
-# the build a package is made from; only what it installs is built
-nice cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DVHC_SANITIZE=OFF \
-    -DBUILD_TESTING=OFF -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON \
-    > "$work/configure.log" || { cat "$work/configure.log"; fail "configure"; }
-nice cmake --build "$work/build" -j2 --target vhost-conform vhost-refnet vhc_man \
-    > "$work/build.log" 2>&1 || { tail -30 "$work/build.log"; fail "build"; }
-(cd "$work/build" && cpack -G DEB > "$work/cpack.log" 2>&1) ||
-    { cat "$work/cpack.log"; fail "cpack"; }
-deb=$(ls "$work"/build/vhost-conform_*.deb)
-[[ -f $deb ]] || fail "no package"
+deb=$("$(dirname "$0")/build-deb.sh" "$src" "$work")
 
 # metadata: the project's version, run-time libraries found by shlibdeps
 version=$(sed -nE 's/^project\(vhost-conform VERSION ([0-9.]+).*/\1/p' "$src/CMakeLists.txt")
