@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "beopts.h"
 #include "cli.h"
 #include "harness.h"
 #include "play_cmd.h"
@@ -237,37 +238,6 @@ static int cmd_profiles(int argc, char **argv)
 /* ---- run ---- */
 
 /* --profile NAME|all */
-static int add_profile(const char *name, struct vhc_run_opts *o)
-{
-    bool all = strcmp(name, "all") == 0;
-    const struct mfe_profile *one = all ? NULL : mfe_profile_find(name);
-    if (!all && !one) {
-        fprintf(stderr, "vhost-conform: no profile '%s' (see 'vhost-conform profiles')\n",
-                name);
-        return -1;
-    }
-    for (unsigned i = 0; i < mfe_profile_count() && o->nprofiles <= MFE_PROFILE_MAX; i++)
-        if (all || mfe_profile_at(i) == one)
-            o->profiles[o->nprofiles++] = mfe_profile_at(i);
-    return 0;
-}
-
-/* --profile-file PATH: kept here for the whole run */
-static int add_profile_file(const char *path, struct vhc_run_opts *o)
-{
-    static struct mfe_profile loaded[4];
-    static unsigned nloaded;
-    char err[512];
-    if (nloaded == sizeof loaded / sizeof loaded[0] || o->nprofiles > MFE_PROFILE_MAX)
-        return -1;
-    if (mfe_profile_load_file(path, &loaded[nloaded], err, sizeof err) < 0) {
-        fprintf(stderr, "vhost-conform: %s\n", err);
-        return -1;
-    }
-    o->profiles[o->nprofiles++] = &loaded[nloaded++];
-    return 0;
-}
-
 /* --fault SPEC: checked here, applied by the runner */
 static int parse_fault(const char *spec, struct vhc_run_opts *o)
 {
@@ -289,61 +259,25 @@ static int parse_fault_matrix(const char *kind, struct vhc_run_opts *o)
     return k > 0 ? 0 : -1;
 }
 
-static int parse_device(const char *s, enum vhc_device *d)
-{
-    static const char *const names[] = { [VHC_DEV_NET] = "net", [VHC_DEV_BLK] = "blk",
-                                         [VHC_DEV_FS] = "fs" };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(s, names[i]) == 0) {
-            *d = (enum vhc_device)i;
-            return 0;
-        }
-    return -1;
-}
+enum { OPT_FILTER = 256, OPT_EXPECT, OPT_TAP, OPT_JUNIT, OPT_HTML, OPT_LIST_ONLY, OPT_FAULT,
+       OPT_FAULT_MATRIX, OPT_TRACE, OPT_REPEAT, OPT_SHARD, OPT_JOBS, OPT_HELP, OPT_STRICT };
 
-static int parse_mode(const char *s, enum vhc_mode *m)
-{
-    if (strcmp(s, "server") == 0)
-        *m = VHC_MODE_SERVER;
-    else if (strcmp(s, "client") == 0)
-        *m = VHC_MODE_CLIENT;
-    else
-        return -1;
-    return 0;
-}
-
-static int parse_scale(const char *s, double *x)
-{
-    char *end;
-    *x = strtod(s, &end);
-    return *end || end == s || !(*x > 0) || *x > 1000 ? -1 : 0;
-}
-
-enum { OPT_BACKEND = 256, OPT_SOCKET, OPT_MODE, OPT_FILTER, OPT_EXPECT, OPT_TAP,
-       OPT_JUNIT, OPT_HTML,
-       OPT_SCALE, OPT_LIST_ONLY, OPT_PROFILE, OPT_PROFILE_FILE, OPT_FAULT, OPT_FAULT_MATRIX,
-       OPT_TRACE, OPT_REPEAT, OPT_SHARD, OPT_JOBS, OPT_DEVICE, OPT_HELP, OPT_STRICT };
-
+/* run's own options; the back end's come from beopts.c */
+#define RUN_BE (VHC_BE_REACH | VHC_BE_DEVICE | VHC_BE_PROFILES | VHC_BE_PROFILE_FILE | \
+                VHC_BE_SCALE)
 static const struct option run_options[] = {
-    { "backend", required_argument, NULL, OPT_BACKEND },
-    { "socket", required_argument, NULL, OPT_SOCKET },
-    { "mode", required_argument, NULL, OPT_MODE },
     { "filter", required_argument, NULL, OPT_FILTER },
     { "expect", required_argument, NULL, OPT_EXPECT },
     { "tap", required_argument, NULL, OPT_TAP },
     { "junit", required_argument, NULL, OPT_JUNIT },
     { "html", required_argument, NULL, OPT_HTML },
-    { "timeout-scale", required_argument, NULL, OPT_SCALE },
     { "list-only", no_argument, NULL, OPT_LIST_ONLY },
-    { "profile", required_argument, NULL, OPT_PROFILE },
-    { "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
     { "fault", required_argument, NULL, OPT_FAULT },
     { "fault-matrix", required_argument, NULL, OPT_FAULT_MATRIX },
     { "trace", no_argument, NULL, OPT_TRACE },
     { "repeat", required_argument, NULL, OPT_REPEAT },
     { "shard", required_argument, NULL, OPT_SHARD },
     { "jobs", required_argument, NULL, OPT_JOBS },
-    { "device", required_argument, NULL, OPT_DEVICE },
     { "help", no_argument, NULL, OPT_HELP },
     { "strict", no_argument, NULL, OPT_STRICT },
     { NULL, 0, NULL, 0 },
@@ -416,10 +350,6 @@ static char *options_text(int argc, char **argv)
 static int take_option(int opt, const char *arg, struct vhc_run_opts *o)
 {
     switch (opt) {
-    case OPT_BACKEND: o->backend = arg; return 0;
-    case OPT_SOCKET: o->socket = arg; return 0;
-    case OPT_MODE: return parse_mode(arg, &o->mode);
-    case OPT_DEVICE: return parse_device(arg, &o->device);
     case OPT_FILTER:
         if (o->nfilter == VHC_MAX_FILTERS)
             return -1;
@@ -430,10 +360,7 @@ static int take_option(int opt, const char *arg, struct vhc_run_opts *o)
     case OPT_TAP: o->tap_file = arg; return 0;
     case OPT_JUNIT: o->junit_file = arg; return 0;
     case OPT_HTML: o->html_file = arg; return 0;
-    case OPT_SCALE: return parse_scale(arg, &o->timeout_scale);
     case OPT_LIST_ONLY: o->list_only = true; return 0;
-    case OPT_PROFILE: return add_profile(arg, o);
-    case OPT_PROFILE_FILE: return add_profile_file(arg, o);
     case OPT_FAULT: return parse_fault(arg, o);
     case OPT_FAULT_MATRIX: return parse_fault_matrix(arg, o);
     case OPT_TRACE: o->trace = true; return 0;
@@ -445,19 +372,37 @@ static int take_option(int opt, const char *arg, struct vhc_run_opts *o)
     }
 }
 
+/* The back end's options into the runner's. */
+static void take_backend(const struct vhc_beopts *b, struct vhc_run_opts *o)
+{
+    o->backend = b->backend;
+    o->socket = b->socket;
+    o->mode = b->mode;
+    o->device = b->device;
+    o->timeout_scale = b->timeout_scale;
+    o->nprofiles = b->nprofiles;
+    memcpy(o->profiles, b->profiles, sizeof o->profiles);
+}
+
 static int cmd_run(int argc, char **argv)
 {
-    struct vhc_run_opts o = { .mode = VHC_MODE_SERVER, .timeout_scale = 1.0 };
+    struct vhc_run_opts o = { 0 };
+    struct vhc_beopts b;
+    vhc_beopts_init(&b, RUN_BE);
+    struct option table[sizeof run_options / sizeof run_options[0] + VHC_BEOPT_COUNT];
+    const struct option *opts = vhc_beopts_table(&b, run_options, table,
+                                                 sizeof table / sizeof table[0]);
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "", run_options, NULL)) != -1) {
-        int rc = take_option(opt, optarg, &o);
-        if (rc == 1)
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int rc = vhc_beopts_take(&b, opt, optarg);
+        if (rc == 1 && (rc = take_option(opt, optarg, &o)) == 1)
             return vhc_help("run") < 0 ? EXIT_USAGE : 0;
         if (rc < 0) {
-            if (opt != '?')
-                fprintf(stderr, "vhost-conform: bad value '%s' for --%s\n", optarg,
-                        run_options[opt - OPT_BACKEND].name);
+            for (const struct option *p = opts; opt < VHC_BEOPT_FIRST && p->name; p++)
+                if (p->val == opt)   /* the shared options say their own */
+                    fprintf(stderr, "vhost-conform: bad value '%s' for --%s\n", optarg,
+                            p->name);
             return vhc_usage("run");
         }
     }
@@ -465,10 +410,9 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "vhost-conform: unexpected argument '%s'\n", argv[optind]);
         return vhc_usage("run");
     }
-    if (o.backend && o.socket) {
-        fprintf(stderr, "vhost-conform: --backend and --socket exclude each other\n");
+    if (vhc_beopts_check(&b) < 0)
         return EXIT_USAGE;
-    }
+    take_backend(&b, &o);
     if (o.socket && o.jobs > 1) {
         fprintf(stderr, "vhost-conform: --jobs needs a back end per job: use --backend\n");
         return EXIT_USAGE;

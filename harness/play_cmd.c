@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "beopts.h"
 #include "cli.h"
 #include "harness.h"
 #include "mfe_scenario.h"
@@ -25,7 +26,6 @@ struct play_cli {
     const char *scenario_name, *backend, *socket, *backend_socket, *via, *backend_log;
     const struct mfe_scenario *sc;
     const struct mfe_profile *profile;
-    struct mfe_profile own;
     const struct mfe_device *device;
     enum vhc_mode mode;
     unsigned queues, down_ms, repeat;
@@ -41,27 +41,8 @@ struct play_cli {
 
 static int take(struct play_cli *c, int opt, const char *arg)
 {
-    char err[512];
     switch (opt) {
-    case 'p':
-        c->profile = mfe_profile_find(arg);
-        return c->profile ? 0 : -1;
-    case 'P':
-        if (mfe_profile_load_file(arg, &c->own, err, sizeof err) < 0) {
-            fprintf(stderr, "vhost-conform: %s\n", err);
-            return -1;
-        }
-        c->profile = &c->own;
-        return 0;
-    case 'd': c->device = mfe_device_find(arg); return c->device ? 0 : -1;
     case 'q': c->queues = (unsigned)atoi(arg); return c->queues >= 1 && c->queues <= 8 ? 0 : -1;
-    case 'b': c->backend = arg; return 0;
-    case 's': c->socket = arg; return 0;
-    case 'm':
-        if (strcmp(arg, "server") && strcmp(arg, "client"))
-            return -1;
-        c->mode = arg[0] == 's' ? VHC_MODE_SERVER : VHC_MODE_CLIENT;
-        return 0;
     case 'B': c->backend_socket = arg; return 0;
     case 'v': c->via = arg; return 0;
     case 'L': c->backend_log = arg; return 0;
@@ -75,14 +56,13 @@ static int take(struct play_cli *c, int opt, const char *arg)
     }
 }
 
+/* The back end, its socket, mode, device and profile: beopts.c */
+#define PLAY_BE (VHC_BE_REACH | VHC_BE_DEVICE | VHC_BE_PROFILE | VHC_BE_PROFILE_FILE)
+
 static int parse_args(int argc, char **argv, struct play_cli *c)
 {
-    static const struct option opts[] = {
-        { "profile", required_argument, NULL, 'p' },
-        { "profile-file", required_argument, NULL, 'P' },
-        { "device", required_argument, NULL, 'd' }, { "queues", required_argument, NULL, 'q' },
-        { "backend", required_argument, NULL, 'b' }, { "socket", required_argument, NULL, 's' },
-        { "mode", required_argument, NULL, 'm' },
+    static const struct option own[] = {
+        { "queues", required_argument, NULL, 'q' },
         { "backend-socket", required_argument, NULL, 'B' },
         { "via", required_argument, NULL, 'v' }, { "down-ms", required_argument, NULL, 'D' },
         { "backend-log", required_argument, NULL, 'L' },
@@ -91,19 +71,29 @@ static int parse_args(int argc, char **argv, struct play_cli *c)
         { "list", no_argument, NULL, 'l' }, { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    struct vhc_beopts b;
+    vhc_beopts_init(&b, PLAY_BE);
+    struct option table[sizeof own / sizeof own[0] + VHC_BEOPT_COUNT];
+    const struct option *opts = vhc_beopts_table(&b, own, table, sizeof table / sizeof table[0]);
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int rc = take(c, opt, optarg);
-        if (rc != 0) {
-            if (rc < 0 && opt != '?' && optarg)
-                fprintf(stderr, "vhost-conform: bad value '%s'\n", optarg);
+        int rc = vhc_beopts_take(&b, opt, optarg);
+        if (rc == 1 && (rc = take(c, opt, optarg)) < 0 && opt != '?' && optarg)
+            fprintf(stderr, "vhost-conform: bad value '%s'\n", optarg);
+        if (rc != 0)
             return rc;
-        }
     }
+    if (vhc_beopts_check(&b) < 0)
+        return -1;
+    c->backend = b.backend;
+    c->socket = b.socket;
+    c->mode = b.mode;
+    c->device = b.dev;
+    c->profile = vhc_beopts_profile(&b);
     if (c->list)
         return optind == argc ? 0 : -1;
-    if (optind + 1 != argc || (c->backend && c->socket) || (c->socket && c->backend_socket))
+    if (optind + 1 != argc || (c->socket && c->backend_socket))
         return -1;
     c->scenario_name = argv[optind];
     c->sc = mfe_scenario_find(c->scenario_name);

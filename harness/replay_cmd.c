@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "beopts.h"
 #include "cli.h"
 #include "harness.h"
 #include "mfe_fixtures.h"
@@ -69,31 +70,34 @@ static int open_session(void *arg, struct mfe *f)
 
 static int parse_args(int argc, char **argv, struct replay_cli *c)
 {
-    static const struct option opts[] = {
-        { "backend", required_argument, NULL, 'b' }, { "socket", required_argument, NULL, 's' },
-        { "mode", required_argument, NULL, 'm' }, { "timeout-ms", required_argument, NULL, 't' },
-        { "quiet", no_argument, NULL, 'q' }, { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+    static const struct option own[] = {
+        { "timeout-ms", required_argument, NULL, 't' }, { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
     };
+    struct vhc_beopts b;
+    vhc_beopts_init(&b, VHC_BE_REACH);
+    struct option table[sizeof own / sizeof own[0] + VHC_BEOPT_COUNT];
+    const struct option *opts = vhc_beopts_table(&b, own, table, sizeof table / sizeof table[0]);
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int rc = vhc_beopts_take(&b, opt, optarg);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            continue;
         switch (opt) {
-        case 'b': c->backend = optarg; break;
-        case 's': c->socket = optarg; break;
-        case 'm':
-            if (strcmp(optarg, "server") && strcmp(optarg, "client"))
-                return -1;
-            c->mode = optarg[0] == 's' ? VHC_MODE_SERVER : VHC_MODE_CLIENT;
-            break;
         case 't': c->timeout_ms = atoi(optarg); if (c->timeout_ms <= 0) return -1; break;
         case 'q': c->quiet = true; break;
         case 'h': return 1;
         default: return -1;
         }
     }
-    if (optind + 1 != argc || (c->backend && c->socket))
+    if (optind + 1 != argc || vhc_beopts_check(&b) < 0)
         return -1;
+    c->backend = b.backend;
+    c->socket = b.socket;
+    c->mode = b.mode;
     c->trace = argv[optind];
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "beopts.h"
 #include "cli.h"
 
 #ifdef VHC_HAVE_LIBEDIT
@@ -607,24 +608,24 @@ struct shell_opts {
 
 static int parse_opts(int argc, char **argv, struct shell_opts *o)
 {
-    static const struct option opts[] = {
-        { "backend", required_argument, NULL, 'b' }, { "socket", required_argument, NULL, 's' },
-        { "profile", required_argument, NULL, 'p' }, { "timeout", required_argument, NULL, 't' },
-        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+    static const struct option own[] = {
+        { "timeout", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
+    struct vhc_beopts b;
+    vhc_beopts_init(&b, VHC_BE_BACKEND | VHC_BE_SOCKET | VHC_BE_PROFILE);
+    struct option table[sizeof own / sizeof own[0] + VHC_BEOPT_COUNT];
+    const struct option *opts = vhc_beopts_table(&b, own, table, sizeof table / sizeof table[0]);
     int opt;
     uint32_t ms;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int rc = vhc_beopts_take(&b, opt, optarg);
+        if (rc < 0)
+            return 2;
+        if (rc == 0)
+            continue;
         switch (opt) {
-        case 'b': o->backend = optarg; break;
-        case 's': o->socket = optarg; break;
-        case 'p':
-            if (!(o->profile = mfe_profile_find(optarg))) {
-                fprintf(stderr, "vhost-conform: no profile '%s'\n", optarg);
-                return 2;
-            }
-            break;
         case 't':
             if (!parse_u32(optarg, &ms) || !ms || ms > 600000)
                 return 2;
@@ -634,7 +635,10 @@ static int parse_opts(int argc, char **argv, struct shell_opts *o)
         default: return 2;
         }
     }
-    return optind < argc || (o->backend && o->socket) ? 2 : 0;
+    o->backend = b.backend;
+    o->socket = b.socket;
+    o->profile = vhc_beopts_profile(&b);
+    return optind < argc || vhc_beopts_check(&b) < 0 ? 2 : 0;
 }
 
 int vhc_cmd_shell(int argc, char **argv)
