@@ -7,6 +7,29 @@ vc=$1 scenario=$2
 filter='negotiation/*'
 fail() { echo "FAIL: $*" >&2; exit 1; }
 verdicts() { grep -E '^(not )?ok ' "$1" | sed -E 's/ # .*//'; }
+# The shell fed through a FIFO, so a step can wait for what the shell said
+# (under load a fixed sleep is not enough): shell_start ARGS..., say LINE...,
+# seen ERE (up to 20 s), shell_end (the output in $out, the status in $rc).
+shell_start() {
+    sh_dir=$(mktemp -d); mkfifo "$sh_dir/in"
+    timeout 60 "$vc" shell "$@" < "$sh_dir/in" > "$sh_dir/out" 2>&1 &
+    sh_pid=$!
+    exec {sh_w}>"$sh_dir/in"
+}
+say() { printf '%s\n' "$@" >&"$sh_w"; }
+seen() {
+    for ((i = 0; i < 200; i++)); do
+        grep -qE "$1" "$sh_dir/out" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+shell_end() {
+    exec {sh_w}>&-
+    wait "$sh_pid"; rc=$?
+    out=$(cat "$sh_dir/out")
+    rm -rf "$sh_dir"
+}
 
 case $scenario in
 shell)
@@ -30,13 +53,17 @@ shell)
     grep -qE 'F->B SET_BACKEND_REQ_FD' <<<"$out" || fail "qemu-init sent no SET_BACKEND_REQ_FD"
     grep -qE 'B->F GET_QUEUE_NUM\(17\)' <<<"$out" || fail "no GET_QUEUE_NUM reply"
     # kill, the notice at once, restart, reconnect
-    out=$( { printf 'qemu-init\nkill\n'; sleep 1; printf 'GET_FEATURES\nrestart\nqemu-init\n';
-             printf 'reconnect\nGET_FEATURES\nkill TERM\nquit\n'; } | timeout 60 "$vc" shell 2>&1)
-    rc=$?
+    shell_start
+    say qemu-init kill
+    seen '^\*\*\* the back end was killed by SIGKILL' || true   # checked below
+    say GET_FEATURES restart qemu-init reconnect GET_FEATURES 'kill TERM' quit
+    shell_end
     echo "$out"
     grep -qE '^back end \(pid [0-9]+\) was killed by SIGKILL$' <<<"$out" || fail "kill did not say so"
     # told before the next command was read, not as 'Broken pipe' at it
-    notice=$(grep -n '^\*\*\* the back end closed the connection' <<<"$out" | head -1 | cut -d: -f1)
+    # (a close, or a reset when the killed back end left our last message unread)
+    notice=$(grep -nE '^\*\*\* the (back end closed the connection|connection broke)' <<<"$out" |
+             head -1 | cut -d: -f1)
     next=$(grep -n '^> GET_FEATURES' <<<"$out" | head -1 | cut -d: -f1)
     [[ -n $notice && -n $next ]] && ((notice < next)) || fail "no notice before the next command"
     grep -q '^\*\*\* the back end was killed by SIGKILL' <<<"$out" || fail "no notice of the exit"
@@ -49,8 +76,10 @@ shell)
     grep -qE '^back end \(pid [0-9]+\) exited with status 0$' <<<"$after" || fail "kill TERM"
     ((rc == 1)) || fail "exit status $rc, want 1 (GET_FEATURES after kill failed)"
     # a back end that closes by itself: told at once, with how it ended
-    out=$( { sleep 2.5; echo quit; } | timeout 60 "$vc" shell \
-           --backend "socat UNIX-LISTEN:{socket} SYSTEM:'sleep 1'" 2>&1)
+    shell_start --backend "socat UNIX-LISTEN:{socket} SYSTEM:'sleep 1'"
+    seen '^\*\*\* the back end exited' || true   # checked below
+    say quit
+    shell_end
     echo "$out"
     [[ $(sed -n '2,3p' <<<"$out") == "*** the back end closed the connection ('reconnect' or 'restart')"$'\n'"*** the back end exited with status 0 ('restart' starts it again)" ]] ||
         fail "a close by the back end was not told before the next command"
