@@ -145,7 +145,8 @@ static const struct vhc_help_page pages[] = {
       "OPTIONS\n"
       "  --backend 'CMD {socket}'  the back end to start (default: vhost-refnet)\n"
       "  --socket PATH   a back end that is already listening\n"
-      "  --profile NAME|all  the QEMU version (default qemu-7.2); all = each\n\n"
+      "  --profile NAME|all  the QEMU version (default qemu-7.2); repeatable;\n"
+      "                  all = each\n\n"
       "EXIT STATUS\n  0 printed, 1 init failed, 2 usage or connection error\n\n"
       "EXAMPLES\n  vhost-conform features --profile all\n", false },
     { "report",
