@@ -1,4 +1,5 @@
 /* The back-end options of run, replay, play, shell and features (beopts.h). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,4 +153,10 @@ int vhc_beopts_check(const struct vhc_beopts *b)
 const struct mfe_profile *vhc_beopts_profile(const struct vhc_beopts *b)
 {
     return b->nprofiles ? b->profiles[b->nprofiles - 1] : NULL;
+}
+
+int vhc_beopts_ms(const struct vhc_beopts *b, int ms)
+{
+    double x = ms * b->timeout_scale;
+    return x > INT_MAX ? INT_MAX : x < 1 ? 1 : (int)x;
 }

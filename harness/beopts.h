@@ -56,5 +56,7 @@ int vhc_beopts_take(struct vhc_beopts *b, int opt, const char *arg);
 int vhc_beopts_check(const struct vhc_beopts *b);
 /* A one-profile command's profile: the one given, or NULL (the default). */
 const struct mfe_profile *vhc_beopts_profile(const struct vhc_beopts *b);
+/* A wait of ms milliseconds under --timeout-scale. */
+int vhc_beopts_ms(const struct vhc_beopts *b, int ms);
 
 #endif

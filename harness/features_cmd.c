@@ -56,7 +56,7 @@ int vhc_cmd_features(int argc, char **argv)
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
     };
     struct vhc_beopts b;
-    vhc_beopts_init(&b, VHC_BE_BACKEND | VHC_BE_SOCKET | VHC_BE_PROFILES);
+    vhc_beopts_init(&b, VHC_BE_BACKEND | VHC_BE_SOCKET | VHC_BE_PROFILES | VHC_BE_SCALE);
     struct option table[sizeof own / sizeof own[0] + VHC_BEOPT_COUNT];
     const struct option *opts = vhc_beopts_table(&b, own, table, sizeof table / sizeof table[0]);
     int opt;
@@ -79,7 +79,7 @@ int vhc_cmd_features(int argc, char **argv)
     for (unsigned i = 0; i < b.nprofiles && rc == 0; i++) {
         const struct mfe_profile *p = b.profiles[i];
         struct vhc_cli_conn conn;
-        if (vhc_cli_open(&conn, b.backend, b.socket, FEATURES_TIMEOUT_MS) < 0) {
+        if (vhc_cli_open(&conn, b.backend, b.socket, vhc_beopts_ms(&b, FEATURES_TIMEOUT_MS)) < 0) {
             rc = 2;
         } else {
             conn.fe->profile = p;

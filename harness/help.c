@@ -115,7 +115,8 @@ static const struct vhc_help_page pages[] = {
       "  --backend 'CMD {socket}'  the back end to start (default: vhost-refnet)\n"
       "  --socket PATH   a back end that is already listening\n"
       "  --profile NAME  the QEMU version qemu-init/start/stop imitate\n"
-      "  --timeout MS    how long every wait lasts (default 3000)\n\n"
+      "  --timeout MS    how long every wait lasts (default 3000)\n"
+      "  --timeout-scale X  multiply every wait by X (default 1)\n\n"
       "COMMANDS\n"
       "  GET_FEATURES, SET_FEATURES 0x..., SET_VRING_NUM IDX NUM, SET_VRING_BASE\n"
       "  IDX NUM, GET_VRING_BASE IDX, SET_VRING_ADDR IDX, SET_VRING_KICK IDX\n"
@@ -146,7 +147,8 @@ static const struct vhc_help_page pages[] = {
       "  --backend 'CMD {socket}'  the back end to start (default: vhost-refnet)\n"
       "  --socket PATH   a back end that is already listening\n"
       "  --profile NAME|all  the QEMU version (default qemu-7.2); repeatable;\n"
-      "                  all = each\n\n"
+      "                  all = each\n"
+      "  --timeout-scale X  multiply every wait by X (default 1)\n\n"
       "EXIT STATUS\n  0 printed, 1 init failed, 2 usage or connection error\n\n"
       "EXAMPLES\n  vhost-conform features --profile all\n", false },
     { "report",
@@ -178,7 +180,8 @@ static const struct vhc_help_page pages[] = {
       "  --socket PATH   a back end that is already running\n"
       "  --mode server|client  the back end's side of the socket (default server)\n"
       "  --timeout-ms N  wait for each reply up to N ms (default 3000)\n"
-      "  --quiet         print only what is not 'ok'\n\n"
+      "  --quiet         print only what is not 'ok'\n"
+      "  --timeout-scale X  multiply every wait by X (default 1)\n\n"
       "EXAMPLES\n  vhost-conform replay qemu-7.2/b1_boot\n", true },
     { "record",
       "NAME\n  vhost-conform record - record a front end's trace\n\n"
@@ -229,6 +232,7 @@ static const struct vhc_help_page pages[] = {
       "  --down-ms N     how long a killed back end stays down (default 500)\n"
       "  --repeat N      play it N times, a fresh QEMU each time\n"
       "  --timeout-ms N  every wait (default 5000)\n"
+      "  --timeout-scale X  multiply every wait by X (default 1)\n"
       "  --trace         every message, decoded, to stderr as it goes\n"
       "  --list          the scenarios, with the traces each follows\n\n"
       "EXAMPLES\n  vhost-conform play reconnect --backend 'my-vhost --socket {socket}' --repeat 50\n"

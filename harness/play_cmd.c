@@ -56,8 +56,9 @@ static int take(struct play_cli *c, int opt, const char *arg)
     }
 }
 
-/* The back end, its socket, mode, device and profile: beopts.c */
-#define PLAY_BE (VHC_BE_REACH | VHC_BE_DEVICE | VHC_BE_PROFILE | VHC_BE_PROFILE_FILE)
+/* The back end, its socket, mode, device, profile and wait scale: beopts.c */
+#define PLAY_BE (VHC_BE_REACH | VHC_BE_DEVICE | VHC_BE_PROFILE | VHC_BE_PROFILE_FILE | \
+                 VHC_BE_SCALE)
 
 static int parse_args(int argc, char **argv, struct play_cli *c)
 {
@@ -91,6 +92,7 @@ static int parse_args(int argc, char **argv, struct play_cli *c)
     c->mode = b.mode;
     c->device = b.dev;
     c->profile = vhc_beopts_profile(&b);
+    c->timeout_ms = vhc_beopts_ms(&b, c->timeout_ms);
     if (c->list)
         return optind == argc ? 0 : -1;
     if (optind + 1 != argc || (c->socket && c->backend_socket))

@@ -22,6 +22,7 @@ struct replay_cli {
     const char *trace, *backend, *socket;
     enum vhc_mode mode;
     int timeout_ms;
+    int connect_ms;            /* CONNECT_MS under --timeout-scale */
     bool quiet;
     char dir[64], path[128], log[160];
     char *tmpl;                /* the back-end command, NULL with --socket */
@@ -62,7 +63,7 @@ static int open_session(void *arg, struct mfe *f)
 {
     const struct replay_cli *c = arg;
     int wait = f->timeout_ms;
-    f->timeout_ms = CONNECT_MS;
+    f->timeout_ms = c->connect_ms;
     int rc = f->role == MFE_LISTEN ? mfe_accept(f) : mfe_connect(f, c->path);
     f->timeout_ms = wait;
     return rc;
@@ -75,7 +76,7 @@ static int parse_args(int argc, char **argv, struct replay_cli *c)
         { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
     };
     struct vhc_beopts b;
-    vhc_beopts_init(&b, VHC_BE_REACH);
+    vhc_beopts_init(&b, VHC_BE_REACH | VHC_BE_SCALE);
     struct option table[sizeof own / sizeof own[0] + VHC_BEOPT_COUNT];
     const struct option *opts = vhc_beopts_table(&b, own, table, sizeof table / sizeof table[0]);
     int opt;
@@ -97,6 +98,8 @@ static int parse_args(int argc, char **argv, struct replay_cli *c)
         return -1;
     c->backend = b.backend;
     c->socket = b.socket;
+    c->timeout_ms = vhc_beopts_ms(&b, c->timeout_ms);
+    c->connect_ms = vhc_beopts_ms(&b, CONNECT_MS);
     c->mode = b.mode;
     c->trace = argv[optind];
     return 0;

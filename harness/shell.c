@@ -613,7 +613,7 @@ static int parse_opts(int argc, char **argv, struct shell_opts *o)
         { NULL, 0, NULL, 0 },
     };
     struct vhc_beopts b;
-    vhc_beopts_init(&b, VHC_BE_BACKEND | VHC_BE_SOCKET | VHC_BE_PROFILE);
+    vhc_beopts_init(&b, VHC_BE_BACKEND | VHC_BE_SOCKET | VHC_BE_PROFILE | VHC_BE_SCALE);
     struct option table[sizeof own / sizeof own[0] + VHC_BEOPT_COUNT];
     const struct option *opts = vhc_beopts_table(&b, own, table, sizeof table / sizeof table[0]);
     int opt;
@@ -638,6 +638,7 @@ static int parse_opts(int argc, char **argv, struct shell_opts *o)
     o->backend = b.backend;
     o->socket = b.socket;
     o->profile = vhc_beopts_profile(&b);
+    o->timeout_ms = vhc_beopts_ms(&b, o->timeout_ms);
     return optind < argc || vhc_beopts_check(&b) < 0 ? 2 : 0;
 }
 

@@ -200,6 +200,21 @@ usage)
         [[ $comp == "$doc" ]] ||
             fail "$c: completion offers $(tr '\n' ' ' <<<"$comp"); help names $(tr '\n' ' ' <<<"$doc")"
     done
+    # the back-end options are one parser: the same refusal from every command
+    for c in run replay play shell features; do
+        e=$("$vc" "$c" --timeout-scale 0 x 2>&1 </dev/null); rc=$?
+        ((rc == 2)) || fail "$c --timeout-scale 0 exited $rc, want 2"
+        grep -q "^vhost-conform: --timeout-scale takes a number above 0, up to 1000, not '0'$" \
+            <<<"$e" || fail "$c --timeout-scale 0: $e"
+    done
+    for c in run replay play; do
+        e=$("$vc" "$c" --mode sideways x 2>&1 </dev/null)
+        grep -q "^vhost-conform: --mode takes server or client, not 'sideways'$" <<<"$e" ||
+            fail "$c --mode sideways: $e"
+    done
+    # and the scale applies: the shell's wait of 100 ms, times 3
+    out=$(echo quit | timeout 60 "$vc" shell --timeout 100 --timeout-scale 3 2>&1)
+    grep -q '^connected to .* (timeout 300 ms;' <<<"$out" || fail "shell --timeout-scale: $out"
     "$vc" >/dev/null 2>&1; (($? == 2)) || fail "no command is not a usage error"
     "$vc" list 'nosuch*' >/dev/null 2>&1; (($? == 2)) || fail "list with no match did not exit 2"
     "$vc" run --filter 'nosuch*' --list-only >/dev/null 2>&1; (($? == 2)) || fail "run --filter nomatch"
