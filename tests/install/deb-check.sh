@@ -20,7 +20,7 @@ version=$(sed -nE 's/^project\(vhost-conform VERSION ([0-9.]+).*/\1/p' "$src/CMa
 deps=$(dpkg-deb -f "$deb" Depends)
 grep -q 'libc6' <<<"$deps" || fail "Depends has no libc6: $deps"
 grep -qE 'libasan|libubsan' <<<"$deps" && fail "a release package depends on sanitizers: $deps"
-dpkg-deb -f "$deb" Description | grep -q 'vhost-user' || fail "no description"
+grep -q 'vhost-user' <<<"$(dpkg-deb -f "$deb" Description)" || fail "no description"
 
 # contents: binaries, fixtures, one man page per help page, completion
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' > "$work/contents"
@@ -51,7 +51,8 @@ cd "$elsewhere"
 vc=$root/usr/bin/vhost-conform
 export PATH=/usr/bin:/bin   # and no vhost-refnet on PATH: the one beside it
 unset VHC_FIXTURES
-"$vc" --version | grep -qE "^vhost-conform $version \(commit ([0-9a-f]{7,}(-dirty)?|unknown)\)$" ||
+grep -qE "^vhost-conform $version \(commit ([0-9a-f]{7,}(-dirty)?|unknown)\)$" \
+    <<<"$("$vc" --version)" ||
     fail "--version: $("$vc" --version)"
 rc=0
 "$vc" run --filter 'replay/*' > replay.tap 2> replay.err || rc=$?
@@ -66,11 +67,12 @@ grep -q '^not ok' replay.tap && fail "a replay case failed"
 # the blk and fs traces skip against a net back end; every net trace passes
 ((passed == ran - $(grep -c '# SKIP trace is for a vhost-user-' replay.tap))) || fail "skips"
 ((passed >= 10)) || fail "only $passed replay cases passed"
-"$vc" replay qemu-7.2/a1_init_client --quiet | grep -qx PASS || fail "replay by name"
+grep -qx PASS <<<"$("$vc" replay qemu-7.2/a1_init_client --quiet)" || fail "replay by name"
 "$vc" run --expect dpdk-22.11 --list-only > /dev/null 2> expect.err || fail "--expect NAME"
 [[ ! -s expect.err ]] || fail "--expect dpdk-22.11: $(cat expect.err)"
-LC_ALL=C MANWIDTH=100 man -l "$root/usr/share/man/man1/vhost-conform-run.1.gz" 2>/dev/null |
-    col -bx | grep -q -- '--backend' || fail "the run man page does not render"
+page=$(LC_ALL=C MANWIDTH=100 man -l "$root/usr/share/man/man1/vhost-conform-run.1.gz" 2>/dev/null |
+       col -bx)   # read whole: grep -q on a pipe would cut it short (SIGPIPE)
+grep -q -- '--backend' <<<"$page" || fail "the run man page does not render"
 out=$(bash -c "source '$root/usr/share/bash-completion/completions/vhost-conform'
     PATH=$root/usr/bin:\$PATH; COMP_WORDS=(vhost-conform run --prof); COMP_CWORD=2
     _vhost_conform; echo \"\${COMPREPLY[@]}\"")

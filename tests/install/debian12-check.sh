@@ -25,7 +25,7 @@ cleanup() {
         umount -R "$m" 2>/dev/null || umount -R -l "$m" 2>/dev/null || true
     done
     # never follow a mount that is still there (the host's /dev, /proc)
-    if findmnt -rno TARGET | grep -q "^$root/"; then
+    if grep -q "^$root/" <<<"$(findmnt -rno TARGET)"; then
         echo "debian12-check: $root still has mounts, left in place" >&2
     else
         rm -rf --one-file-system "$work"
@@ -64,7 +64,7 @@ in_root apt-get install -y -qq --no-install-recommends "$pkg" >> "$work/apt.log"
     { tail -30 "$work/apt.log" >&2; fail "apt-get install $pkg"; }
 t_install=$((SECONDS - t0))
 echo "Depends: $(dpkg-deb -f "$deb" Depends)"
-in_root dpkg -s vhost-conform | grep -q '^Status: install ok installed' || fail "not installed"
+grep -q '^Status: install ok installed' <<<"$(in_root dpkg -s vhost-conform)" || fail "not installed"
 for tool in cmake gcc; do   # a fresh system: no build tree could help
     in_root sh -c "command -v $tool" >/dev/null && fail "$tool is in the fresh root"
 done
