@@ -342,8 +342,8 @@ static const struct dp_variant v_packed_noev = {.pairs = 1, .packed = true, .mrg
                          "varied sizes sent while at most a ring's worth of RX buffers " \
                          "is unanswered; each checked for length, bytes, order, " \
                          "duplicates; stop: TX base = chains posted"
-#define LOOP(name, var, feats, what, secs) { \
-        .id = "datapath/loopback/" name, \
+#define LOOP(case_id, var, feats, what, secs) { \
+        .id = case_id, \
         .summary = "frames come back bit-exact and in order (" what ")", \
         .rule = LOOP_RULE, .steps = LOOP_STEPS(what), \
         .features = F_VERSION_1 | (feats), .flags = VHC_F_NET, .timeout_s = (secs), \
@@ -353,8 +353,8 @@ static const struct dp_variant v_packed_noev = {.pairs = 1, .packed = true, .mrg
                    "made available; when there are none it may drop or wait (the spec " \
                    "does not say which), but it must not duplicate, reorder or damage " \
                    "frames, must fill what was posted, and must give TX buffers back"
-#define EMPTY(name, var, feats) { \
-        .id = "datapath/rx-empty/" name, \
+#define EMPTY(case_id, var, feats) { \
+        .id = case_id, \
         .summary = "RX ring runs empty, then is refilled: nothing duplicated or damaged", \
         .rule = EMPTY_RULE, \
         .steps = "start; 32 RX buffers; 200 frames sent; 32 or more back; RX refilled; " \
@@ -376,16 +376,19 @@ static const struct dp_variant v_packed_noev = {.pairs = 1, .packed = true, .mrg
                   "wrap counter of the next descriptor)"
 
 const struct vhc_case vhc_cases_datapath[] = {
-    LOOP("split", v_split, F_MRG, "split, mergeable RX", 30),
-    LOOP("split-indirect", v_split_ind, F_MRG | F_INDIRECT, "split, indirect TX", 30),
-    LOOP("split-nomrg", v_split_nomrg, 0, "split, no MRG_RXBUF, chained TX", 30),
-    LOOP("split-mrg-9000", v_split_9000, F_MRG, "split, 9000-byte frames over MRG_RXBUF",
+    LOOP("datapath/loopback/split", v_split, F_MRG, "split, mergeable RX", 30),
+    LOOP("datapath/loopback/split-indirect",
+         v_split_ind, F_MRG | F_INDIRECT, "split, indirect TX", 30),
+    LOOP("datapath/loopback/split-nomrg", v_split_nomrg, 0, "split, no MRG_RXBUF, chained TX", 30),
+    LOOP("datapath/loopback/split-mrg-9000",
+         v_split_9000, F_MRG, "split, 9000-byte frames over MRG_RXBUF",
          60),
-    LOOP("packed", v_packed, F_PACKED | F_MRG, "packed, mergeable RX", 30),
-    LOOP("packed-indirect", v_packed_ind, F_PACKED | F_MRG | F_INDIRECT,
+    LOOP("datapath/loopback/packed", v_packed, F_PACKED | F_MRG, "packed, mergeable RX", 30),
+    LOOP("datapath/loopback/packed-indirect", v_packed_ind, F_PACKED | F_MRG | F_INDIRECT,
          "packed, indirect TX", 30),
-    LOOP("packed-nomrg", v_packed_nomrg, F_PACKED, "packed, no MRG_RXBUF, chained TX", 30),
-    LOOP("packed-mrg-9000", v_packed_9000, F_PACKED | F_MRG,
+    LOOP("datapath/loopback/packed-nomrg",
+         v_packed_nomrg, F_PACKED, "packed, no MRG_RXBUF, chained TX", 30),
+    LOOP("datapath/loopback/packed-mrg-9000", v_packed_9000, F_PACKED | F_MRG,
          "packed, 9000-byte frames over MRG_RXBUF", 60),
     {
         .id = "datapath/mq/two-pairs",
@@ -404,8 +407,8 @@ const struct vhc_case vhc_cases_datapath[] = {
         .features = F_VERSION_1 | F_MRG | F_PACKED, .protocol_features = PF(MQ),
         .flags = VHC_F_MQ | VHC_F_NET, .timeout_s = 45, .body = loopback, .variant = &v_mq_packed,
     },
-    EMPTY("split", v_split, F_MRG),
-    EMPTY("packed", v_packed, F_PACKED | F_MRG),
+    EMPTY("datapath/rx-empty/split", v_split, F_MRG),
+    EMPTY("datapath/rx-empty/packed", v_packed, F_PACKED | F_MRG),
     {
         .id = "datapath/notify/used-event-split",
         .summary = "event idx: no RX call before used_event is reached, one when it is",

@@ -418,41 +418,41 @@ static const struct long_row long_packed = { true, MFE_QEMU_MEM_SIZE, 224ull << 
 #define NET_START "QEMU init; start one pair (frames looped); "
 #define ANY_END "; GET_VRING_BASE 1 answered (or closed) within 2 s; new connection served"
 #define NET_END ANY_END "; 64 frames looped back on new memory"
-#define CASE(sfx, row, fn, net, summ, steps_text, feat, tag_text) { \
-        .id = "hardening/" sfx, .summary = summ, .rule = LIVE_RULE, .steps = steps_text, \
+#define CASE(case_id, row, fn, net, summ, steps_text, feat, tag_text) { \
+        .id = case_id, .summary = summ, .rule = LIVE_RULE, .steps = steps_text, \
         .features = feat, .timeout_s = 60, .flags = (net) ? VHC_F_NET : 0, .body = fn, \
         .variant = &row, .tags = tag_text }
 
 const struct vhc_case vhc_cases_hardening_live[] = {
-    CASE("mem/shrink-after-start", shrink_split, mem_shrinks, false,
+    CASE("hardening/mem/shrink-after-start", shrink_split, mem_shrinks, false,
          "guest memory truncated to 0 under started rings does no harm",
          ANY_START "truncate the guest memfd to 0 bytes; kick rings 0 and 1" ANY_END, 0,
          FIX_QEMU_MEMFD_SEAL),
-    CASE("mem/shrink-after-start-packed", shrink_packed, mem_shrinks, true,
+    CASE("hardening/mem/shrink-after-start-packed", shrink_packed, mem_shrinks, true,
          "guest memory halved under running packed rings does no harm",
          NET_START "truncate the guest memfd to half its size (the rings lie in the upper "
          "half); kick TX and RX" NET_END, BIT(MFE_F_RING_PACKED), FIX_QEMU_MEMFD_SEAL),
-    CASE("fds/call-eventfd-saturated", k_call_max, blocking_fd, true,
+    CASE("hardening/fds/call-eventfd-saturated", k_call_max, blocking_fd, true,
          "call fds whose write would block (eventfd at its maximum) do not stall the back end",
          NET_START "SET_VRING_CALL of RX and TX with a blocking eventfd holding "
          "0xfffffffffffffffe; calls wanted; 8 frames" NET_END, 0, NULL),
-    CASE("fds/call-pipe-full", k_call_pipe, blocking_fd, true,
+    CASE("hardening/fds/call-pipe-full", k_call_pipe, blocking_fd, true,
          "call fds that are a full pipe do not stall the back end",
          NET_START "SET_VRING_CALL of RX and TX with the write end of a full, blocking pipe; "
          "calls wanted; 8 frames" NET_END, 0, NULL),
-    CASE("fds/kick-read-by-front-end", k_kick_stolen, blocking_fd, false,
+    CASE("hardening/fds/kick-read-by-front-end", k_kick_stolen, blocking_fd, false,
          "a kick eventfd the front end reads too does not stall the back end",
          ANY_START "ring 1 stopped (GET/SET_VRING_BASE); SET_VRING_KICK 1 with a blocking "
          "eventfd that a front-end process reads in a loop; 3000 kicks, each also read "
          "by the front end 0 to 300 us later and followed by GET_FEATURES, answered "
          "within 2 s"
          ANY_END, 0, NULL),
-    CASE("desc/indirect-longer-than-queue", long_split, long_indirect, false,
+    CASE("hardening/desc/indirect-longer-than-queue", long_split, long_indirect, false,
          "indirect tables of 48 Mi entries (queue of 256) do not stall the back end",
          ANY_START "on 1 GiB of sparse memory; ring 1: 32 heads INDIRECT, len 768 MiB, "
          "table entries 0 -> 1 -> 0 (device-writable); kick" ANY_END,
          BIT(MFE_F_INDIRECT_DESC), FIX_INDIRECT_BOUND),
-    CASE("desc/packed-indirect-longer-than-queue", long_packed, long_indirect, true,
+    CASE("hardening/desc/packed-indirect-longer-than-queue", long_packed, long_indirect, true,
          "packed indirect tables of 14 Mi entries (queue of 256) do not stall the back end",
          NET_START "with INDIRECT_DESC, on 256 MiB of sparse memory; 32 packed INDIRECT "
          "descriptors, len 224 MiB of zeroed entries; kick" NET_END,

@@ -354,45 +354,46 @@ static const struct mig_variant mq_split = { {.pairs = 2, .mrg = true, .event_id
     "SET_VRING_ADDR|F_LOG + wait per ring); 1000 frames" what "; every page the back end " \
     "wrote (RX bytes it reported, split used element + index, packed used descriptor) " \
     "must have its bit, named by address if not"
-#define MIG(name, var, feats, fl, fn, why, how, what) { .id = "migration/" name, \
+#define MIG(case_id, var, feats, fl, fn, why, how, what) { .id = case_id, \
     .summary = what, .rule = why, .steps = how, \
     .features = F_VERSION_1 | F_LOG_ALL | (feats), .protocol_features = PF(LOG_SHMFD), \
     .flags = VHC_F_NET | (fl), .timeout_s = 60, .body = fn, .variant = &var }
 
 const struct vhc_case vhc_cases_migration[] = {
-    MIG("dirty-log-mq", mq_split, BIT(VC_NET_F_MQ), VHC_F_MQ, dirty_body, RULE_LOG
+    MIG("migration/dirty-log-mq", mq_split, BIT(VC_NET_F_MQ), VHC_F_MQ, dirty_body, RULE_LOG
         "; one shared log: SET_LOG_BASE from the first pair's device only",
         STEPS_LOG(" on each of two pairs, then stop and the last sync"),
         "two queue pairs, one log: every page written is logged"),
-    MIG("dirty-log-off-packed", packed_off, F_PACKED, 0, dirty_body, RULE_LOG
+    MIG("migration/dirty-log-off-packed", packed_off, F_PACKED, 0, dirty_body, RULE_LOG
         "; logging off is SET_FEATURES and SET_VRING_ADDR without the bits",
         STEPS_LOG(", the check, logging off (migration cancelled), 1000 more frames back"),
         "packed: logging switched off again, traffic carries on"),
-    MIG("dirty-log-off-split", split_off, 0, 0, dirty_body, RULE_LOG
+    MIG("migration/dirty-log-off-split", split_off, 0, 0, dirty_body, RULE_LOG
         "; logging off is SET_FEATURES and SET_VRING_ADDR without the bits",
         STEPS_LOG(", the check, logging off (migration cancelled), 1000 more frames back"),
         "split: logging switched off again, traffic carries on"),
-    MIG("dirty-log-packed", packed_plain, F_PACKED, 0, dirty_body, RULE_LOG,
+    MIG("migration/dirty-log-packed", packed_plain, F_PACKED, 0, dirty_body, RULE_LOG,
         STEPS_LOG(" (packed, no MRG_RXBUF), then stop and the last sync"),
         "packed ring: every RX buffer and used descriptor write is logged"),
-    MIG("dirty-log-packed-mrg", packed_mrg, F_PACKED | F_MRG, 0, dirty_body, RULE_LOG,
+    MIG("migration/dirty-log-packed-mrg", packed_mrg, F_PACKED | F_MRG, 0, dirty_body, RULE_LOG,
         STEPS_LOG(" (packed, MRG_RXBUF), then stop and the last sync"),
         "packed ring, mergeable buffers: every page written is logged"),
-    MIG("dirty-log-resize-packed", packed_resize, F_PACKED | F_MRG, 0, dirty_body, RULE_LOG
+    MIG("migration/dirty-log-resize-packed", packed_resize, F_PACKED | F_MRG, 0, dirty_body,
+        RULE_LOG
         "; vhost_dev_log_resize: a new log is handed over before the old is dropped",
         STEPS_LOG(", a larger log (SET_LOG_BASE), 1000 more; both logs folded"),
         "packed: log resized mid-traffic, no write lost between the logs"),
-    MIG("dirty-log-resize-split", split_resize, F_MRG, 0, dirty_body, RULE_LOG
+    MIG("migration/dirty-log-resize-split", split_resize, F_MRG, 0, dirty_body, RULE_LOG
         "; vhost_dev_log_resize: a new log is handed over before the old is dropped",
         STEPS_LOG(", a larger log (SET_LOG_BASE), 1000 more; both logs folded"),
         "split: log resized mid-traffic, no write lost between the logs"),
-    MIG("dirty-log-split", split_plain, 0, 0, dirty_body, RULE_LOG,
+    MIG("migration/dirty-log-split", split_plain, 0, 0, dirty_body, RULE_LOG,
         STEPS_LOG(" (split, no MRG_RXBUF), then stop and the last sync"),
         "split ring: every RX buffer and used ring write is logged"),
-    MIG("dirty-log-split-mrg", split_mrg, F_MRG, 0, dirty_body, RULE_LOG,
+    MIG("migration/dirty-log-split-mrg", split_mrg, F_MRG, 0, dirty_body, RULE_LOG,
         STEPS_LOG(" (split, MRG_RXBUF), then stop and the last sync"),
         "split ring, mergeable buffers: every page written is logged"),
-    MIG("handover-packed", packed_mrg, F_PACKED | F_MRG, 0, handover,
+    MIG("migration/handover-packed", packed_mrg, F_PACKED | F_MRG, 0, handover,
         "QEMU switch-over: the source is stopped with GET_VRING_BASE (vhost-user.rst, "
         "Migration: no further update before rings are restarted), the destination back "
         "end starts on the same memory from the saved bases",
@@ -400,7 +401,7 @@ const struct vhc_case vhc_cases_migration[] = {
         "frames kicked at A: nothing may change for 300 ms; A replaced by a new process B "
         "(init, start from A's bases); 1000 more frames; all back exactly once",
         "packed: stop on A, B resumes from its bases, A silent after the stop"),
-    MIG("handover-split", split_mrg, F_MRG, 0, handover,
+    MIG("migration/handover-split", split_mrg, F_MRG, 0, handover,
         "QEMU switch-over: the source is stopped with GET_VRING_BASE (vhost-user.rst, "
         "Migration: no further update before rings are restarted), the destination back "
         "end starts on the same memory from the saved bases",
@@ -415,7 +416,7 @@ const struct vhc_case vhc_cases_migration[] = {
       .steps = "QEMU init, SET_FEATURES; SET_LOG_BASE size 8 KiB offset 0 and no fd; reply "
       "non-zero or a close; new connection served",
       .features = F_LOG_ALL, .protocol_features = PF(LOG_SHMFD), .body = log_base_no_fd },
-    MIG("log-base-reply", split_mrg, 0, 0, log_base_reply,
+    MIG("migration/log-base-reply", split_mrg, 0, 0, log_base_reply,
         "vhost-user.rst, SET_LOG_BASE: under LOG_SHMFD the back end replies once the log "
         "is mapped (QEMU vhost_user_set_log_base waits for a reply echoing the request)",
         "QEMU start; SET_LOG_BASE with a memfd log of vhost_get_log_size words; the reply "

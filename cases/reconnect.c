@@ -163,15 +163,15 @@ static const struct rc_variant once = { 1 }, twenty = { 20 }, hundred = { 100 };
     "start with bases from the used indexes, drain, send 256 more (all must return).  " \
     "Account: delivered, lost (<= in flight), duplicated = reordered = corrupt = 0."
 
-#define RC_CASE(name, var, secs, what) { .id = "reconnect/" name, .summary = what, \
+#define RC_CASE(case_id, var, secs, what) { .id = case_id, .summary = what, \
     .rule = RULE_RECONNECT, .steps = STEPS_RECONNECT, .features = BIT(32), \
     .flags = VHC_F_NET, .timeout_s = secs, .body = kill_body, .variant = &var }
 
 const struct vhc_case vhc_cases_reconnect[] = {
-    RC_CASE("kill-during-traffic", once, 30,
+    RC_CASE("reconnect/kill-during-traffic", once, 30,
             "back end SIGKILLed mid-traffic, restarted; resume from the used index"),
-    RC_CASE("repeat-100", hundred, 600,
+    RC_CASE("reconnect/repeat-100", hundred, 600,
             "kill + restart x100 with traffic (long: VHC_LONG=1)"),
-    RC_CASE("repeat-20", twenty, 180, "kill + restart x20 with traffic"),
+    RC_CASE("reconnect/repeat-20", twenty, 180, "kill + restart x20 with traffic"),
 };
 const size_t vhc_cases_reconnect_n = ARRAY_LEN(vhc_cases_reconnect);

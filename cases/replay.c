@@ -7,13 +7,11 @@
  * wrong reply fails. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "caseapi.h"
+#include "mfe_fixtures.h"
 #include "mfe_trace.h"
-
-#ifndef VHC_FIXTURES_DIR
-#define VHC_FIXTURES_DIR "fixtures"
-#endif
 
 static const char *const dev_names[VHU_DEV_COUNT] = { "net", "blk", "fs" };
 
@@ -42,10 +40,10 @@ static int restart_backend(void *arg)
 
 static void load(struct vhc_ctx *ctx, struct mfe_trace *t)
 {
-    const char *dir = getenv("VHC_FIXTURES");
-    char path[4096], err[512];
-    snprintf(path, sizeof path, "%s/qemu-7.2/%s", dir ? dir : VHC_FIXTURES_DIR,
-             (const char *)ctx->c->variant);
+    char rel[256], path[4096], err[512];
+    snprintf(rel, sizeof rel, "qemu-7.2/%s", strrchr(ctx->c->id, '/') + 1);
+    if (mfe_fixture_path(path, sizeof path, rel) < 0)
+        vhc_fail(ctx, __FILE__, __LINE__, "replay.trace", "cannot find the trace: %s", path);
     if (mfe_trace_load(t, path, err, sizeof err) < 0)
         vhc_fail(ctx, __FILE__, __LINE__, "replay.trace", "cannot load the trace: %s", err);
 }
@@ -92,26 +90,26 @@ static void replay_trace(struct vhc_ctx *ctx)
               "a new connection per recorded session, the back end killed and started again "\
               "where the recording killed it); compare each reply"
 
-#define TRACE(name, what) {                                              \
-        .id = "replay/qemu-7.2/" name,                                   \
-        .summary = "replay of QEMU 7.2 trace " name ": " what,           \
+/* the id is written out whole (grep finds it); its last part names the trace */
+#define TRACE(case_id, what) {                                           \
+        .id = case_id, .summary = "replay of a QEMU 7.2 trace: " what,   \
         .rule = RULE, .steps = STEPS, .timeout_s = 60,                   \
-        .flags = VHC_F_NOCONNECT, .body = replay_trace, .variant = name, \
+        .flags = VHC_F_NOCONNECT, .body = replay_trace,                  \
     }
 
 const struct vhc_case vhc_cases_replay[] = {
-    TRACE("a1_init_client", "init, QEMU as client"),
-    TRACE("a3_init_server", "init, QEMU as server"),
-    TRACE("a4_init_mq", "init with 2 queue pairs"),
-    TRACE("a5_init_reconnect", "init with reconnect=1"),
-    TRACE("b1_boot", "guest boot, pings, poweroff"),
-    TRACE("b2_boot_mq", "guest boot with 2 queue pairs"),
-    TRACE("b3_boot_server", "guest boot, QEMU as server"),
-    TRACE("c1_guest_cycle", "driver unbind and rebind: stop and restart"),
-    TRACE("d1_reconnect_client", "back end restarted: a second session resumes"),
-    TRACE("d4_disconnect_noreconnect", "back end killed, no reconnect"),
-    TRACE("e1_blk_init", "vhost-user-blk init"),
-    TRACE("e2_blk_boot", "vhost-user-blk started, reset, restarted"),
-    TRACE("f1_fs_init", "vhost-user-fs init"),
+    TRACE("replay/qemu-7.2/a1_init_client", "init, QEMU as client"),
+    TRACE("replay/qemu-7.2/a3_init_server", "init, QEMU as server"),
+    TRACE("replay/qemu-7.2/a4_init_mq", "init with 2 queue pairs"),
+    TRACE("replay/qemu-7.2/a5_init_reconnect", "init with reconnect=1"),
+    TRACE("replay/qemu-7.2/b1_boot", "guest boot, pings, poweroff"),
+    TRACE("replay/qemu-7.2/b2_boot_mq", "guest boot with 2 queue pairs"),
+    TRACE("replay/qemu-7.2/b3_boot_server", "guest boot, QEMU as server"),
+    TRACE("replay/qemu-7.2/c1_guest_cycle", "driver unbind and rebind: stop and restart"),
+    TRACE("replay/qemu-7.2/d1_reconnect_client", "back end restarted: a second session resumes"),
+    TRACE("replay/qemu-7.2/d4_disconnect_noreconnect", "back end killed, no reconnect"),
+    TRACE("replay/qemu-7.2/e1_blk_init", "vhost-user-blk init"),
+    TRACE("replay/qemu-7.2/e2_blk_boot", "vhost-user-blk started, reset, restarted"),
+    TRACE("replay/qemu-7.2/f1_fs_init", "vhost-user-fs init"),
 };
 const size_t vhc_cases_replay_n = ARRAY_LEN(vhc_cases_replay);

@@ -267,18 +267,18 @@ static const struct rs_variant guest_packed = {DP_ROW(true), true};
     "QEMU stop, old driver dropped, new zeroed rings at new addresses, QEMU start with " \
     "base 0, RX filled, 300 more frames; every frame back exactly once, in order."
 
-#define RS_CASE(name, var, feats, why, how, what) { .id = "restart/" name, \
+#define RS_CASE(case_id, var, feats, why, how, what) { .id = case_id, \
     .summary = what, .rule = why, .steps = how, .features = F_VERSION_1 | F_MRG | (feats), \
     .flags = VHC_F_NET, .timeout_s = 40, .body = body, .variant = &var }
 
 const struct vhc_case vhc_cases_restart[] = {
-    RS_CASE("guest-unbind-rebind-packed", guest_packed, F_PACKED, RULE_GUEST, STEPS_GUEST,
+    RS_CASE("restart/guest-unbind-rebind-packed", guest_packed, F_PACKED, RULE_GUEST, STEPS_GUEST,
             "guest driver rebind (packed): fresh rings from base 0, traffic delivered"),
-    RS_CASE("guest-unbind-rebind-split", guest_split, 0, RULE_GUEST, STEPS_GUEST,
+    RS_CASE("restart/guest-unbind-rebind-split", guest_split, 0, RULE_GUEST, STEPS_GUEST,
             "guest driver rebind (split): fresh rings from base 0, traffic delivered"),
-    RS_CASE("host-stop-cont-packed", host_packed, F_PACKED, RULE_HOST, STEPS_HOST,
+    RS_CASE("restart/host-stop-cont-packed", host_packed, F_PACKED, RULE_HOST, STEPS_HOST,
             "VM stop/cont (packed): resume from the saved base, nothing lost or doubled"),
-    RS_CASE("host-stop-cont-split", host_split, 0, RULE_HOST, STEPS_HOST,
+    RS_CASE("restart/host-stop-cont-split", host_split, 0, RULE_HOST, STEPS_HOST,
             "VM stop/cont (split): resume from the saved base, nothing lost or doubled"),
 };
 const size_t vhc_cases_restart_n = ARRAY_LEN(vhc_cases_restart);

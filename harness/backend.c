@@ -58,8 +58,13 @@ static char *find_refnet(void)
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = '\0';
+        const char *dir = dirname(exe);
         char cand[PATH_MAX + 64];
-        snprintf(cand, sizeof cand, "%s/../reference-backend/" REFNET, dirname(exe));
+        /* installed: beside us (bin/); in the build tree: reference-backend/ */
+        snprintf(cand, sizeof cand, "%s/" REFNET, dir);
+        if (access(cand, X_OK) == 0)
+            return realpath(cand, NULL);
+        snprintf(cand, sizeof cand, "%s/../reference-backend/" REFNET, dir);
         if (access(cand, X_OK) == 0)
             return realpath(cand, NULL);
     }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beopts.h"
 #include "cli.h"
 
 #define FEATURES_TIMEOUT_MS 5000
@@ -49,47 +50,36 @@ static void print_view(struct mfe *fe, const struct mfe_profile *p)
     }
 }
 
-static const char usage_features[] =
-    "usage: vhost-conform features [--backend 'CMD {socket}' | --socket PATH] "
-    "[--profile NAME|all]\n";
-
 int vhc_cmd_features(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        { "backend", required_argument, NULL, 'b' }, { "socket", required_argument, NULL, 's' },
-        { "profile", required_argument, NULL, 'p' }, { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+    static const struct option own[] = {
+        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
     };
-    const char *backend = NULL, *socket = NULL, *profile = MFE_PROFILE_DEFAULT;
+    struct vhc_beopts b;
+    vhc_beopts_init(&b, VHC_BE_BACKEND | VHC_BE_SOCKET | VHC_BE_PROFILES | VHC_BE_SCALE);
+    struct option table[sizeof own / sizeof own[0] + VHC_BEOPT_COUNT];
+    const struct option *opts = vhc_beopts_table(&b, own, table, sizeof table / sizeof table[0]);
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'b': backend = optarg; break;
-        case 's': socket = optarg; break;
-        case 'p': profile = optarg; break;
-        case 'h': return vhc_help("features") < 0 ? 2 : 0;
-        default: return fputs(usage_features, stderr), 2;
-        }
+        int rc = vhc_beopts_take(&b, opt, optarg);
+        if (rc == 1 && opt == 'h')
+            return vhc_help("features") < 0 ? 2 : 0;
+        if (rc != 0)
+            return vhc_usage("features");
     }
-    if (optind < argc || (backend && socket))
-        return fputs(usage_features, stderr), 2;
-    bool all = strcmp(profile, "all") == 0;
-    if (!all && !mfe_profile_find(profile)) {
-        fprintf(stderr, "vhost-conform: no profile '%s' (see 'vhost-conform profiles')\n",
-                profile);
-        return 2;
-    }
+    if (optind < argc || vhc_beopts_check(&b) < 0)
+        return vhc_usage("features");
+    if (b.nprofiles == 0)
+        b.profiles[b.nprofiles++] = mfe_profile_find(MFE_PROFILE_DEFAULT);
     signal(SIGPIPE, SIG_IGN);
     int rc = 0;
     /* one connection per profile: each QEMU acks differently, and a back
      * end takes SET_PROTOCOL_FEATURES once per connection */
-    for (unsigned i = 0; i < mfe_profile_count() && rc == 0; i++) {
-        const struct mfe_profile *p = mfe_profile_at(i);
-        if (!all && strcmp(p->name, profile) != 0)
-            continue;
+    for (unsigned i = 0; i < b.nprofiles && rc == 0; i++) {
+        const struct mfe_profile *p = b.profiles[i];
         struct vhc_cli_conn conn;
-        if (vhc_cli_open(&conn, backend, socket, FEATURES_TIMEOUT_MS) < 0) {
+        if (vhc_cli_open(&conn, b.backend, b.socket, vhc_beopts_ms(&b, FEATURES_TIMEOUT_MS)) < 0) {
             rc = 2;
         } else {
             conn.fe->profile = p;
@@ -101,7 +91,7 @@ int vhc_cmd_features(int argc, char **argv)
             }
         }
         vhc_cli_close(&conn);
-        if (all)
+        if (b.nprofiles > 1)
             putchar('\n');
     }
     return rc;

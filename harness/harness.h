@@ -86,10 +86,11 @@ struct vhc_tap_item {
 };
 
 /* Every case lands in exactly one bucket, so the buckets add up to the plan:
- * todo holds the listed failures whatever their verdict, while fail, timeout
- * and crash hold only the unexpected ones. */
+ * todo holds the listed failures whatever their verdict, xpass the listed
+ * ones that passed, while fail, timeout and crash hold only the unexpected
+ * ones. */
 struct vhc_tally {
-    unsigned pass, fail, skip, todo, timeout, crash, broken;
+    unsigned pass, fail, skip, todo, xpass, timeout, crash, broken;
 };
 
 void vhc_tap_begin(FILE *f, unsigned plan);
@@ -222,6 +223,8 @@ struct vhc_run_opts {
     unsigned shard_k, shard_n; /* --shard K/N (1-based); 0 = no sharding */
     unsigned jobs;             /* --jobs N: cases at once; 0/1 = one */
     enum vhc_device device;    /* --device net|blk|fs: net-only cases SKIP otherwise */
+    bool strict;               /* --strict: a listed failure that passes fails the run */
+    const char *options;       /* the options as typed, for the reports; NULL = none */
 };
 
 /* Exit status: 0 no unexpected failure, 1 some (a broken case too), 2 usage

@@ -46,6 +46,8 @@ static const char style[] =
     "#b0601a}\n"
     ".ev{font:12px monospace;color:#555;text-align:center;background:#fffbe6;"
     "border:1px dashed #d8c77a;margin:3px 20px 8px;padding:1px 4px;word-break:break-all}\n"
+    ".m.off .lbl{background:#fde2e2;outline:2px solid #c62828}"
+    ".off-mark{display:block;text-align:center;color:#c62828;font:bold 11px sans-serif}\n"
     ".muted{color:#777}label{user-select:none}\n";
 
 static const char script[] =
@@ -103,7 +105,7 @@ static void summary_row(FILE *f, const struct vhc_rrun *run)
     } else if (run->n < run->planned) {
         fputs("<span class=\"badge k-timeout\">incomplete</span>", f);
     } else {
-        bool bad = t.fail + t.timeout + t.crash + t.broken;
+        bool bad = t.fail + t.timeout + t.crash + t.broken + (run->strict ? t.xpass : 0);
         fputs(bad ? "<span class=\"badge k-fail\">failed</span>"
                   : "<span class=\"badge k-pass\">passed</span>", f);
     }
@@ -120,6 +122,34 @@ static void summary(FILE *f, const struct vhc_rrun *runs, size_t n)
           "<th>cases / plan</th><th>time</th><th>result</th></tr></thead>\n<tbody>\n", f);
     for (size_t i = 0; i < n; i++)
         summary_row(f, &runs[i]);
+    fputs("</tbody></table>\n", f);
+}
+
+/* What produced each run: the TAP header's fields, a column per run. */
+static void run_info(FILE *f, const struct vhc_rrun *runs, size_t n)
+{
+    fputs("<h2>What produced them</h2>\n<table id=\"runinfo\"><thead><tr><th>field</th>", f);
+    for (size_t r = 0; r < n; r++) {
+        fputs("<th>", f);
+        text(f, runs[r].name);
+        fputs("</th>", f);
+    }
+    fputs("</tr></thead>\n<tbody>\n", f);
+    for (size_t i = 0; vhc_rrun_meta_key(i); i++) {
+        bool any = false;
+        for (size_t r = 0; r < n; r++)
+            any |= vhc_rrun_meta_get(&runs[r], i) != NULL;
+        if (!any)
+            continue;
+        fprintf(f, "<tr><th>%s</th>", vhc_rrun_meta_key(i));
+        for (size_t r = 0; r < n; r++) {
+            const char *v = vhc_rrun_meta_get(&runs[r], i);
+            fprintf(f, "<td class=\"mono\" data-field=\"%s\">", vhc_rrun_meta_key(i));
+            text(f, v ? v : "-");
+            fputs("</td>", f);
+        }
+        fputs("</tr>\n", f);
+    }
     fputs("</tbody></table>\n", f);
 }
 
@@ -227,7 +257,7 @@ static int matrix(FILE *f, const struct vhc_rrun *runs, size_t n)
 /* ---- the message sequence ---- */
 
 /* "0021 F->B NAME(5) flags=... payload": number, direction, request, rest. */
-static void seq_message(FILE *f, const char *line, size_t len)
+static void seq_message(FILE *f, const char *line, size_t len, bool off)
 {
     char *l = strndup(line, len);
     if (!l)
@@ -247,18 +277,55 @@ static void seq_message(FILE *f, const char *line, size_t len)
     char *rest = req + strcspn(req, " ");
     if (*rest)
         *rest++ = '\0';
-    fprintf(f, "<div class=\"m %s\"><span class=\"no\">", fb ? "fb" : "bf");
+    fprintf(f, "<div class=\"m %s%s\"%s><span class=\"no\">", fb ? "fb" : "bf",
+            off ? " off" : "", off ? " title=\"the message the failure is about\"" : "");
     text(f, l);
     fputs("</span><div class=\"lbl\"><b>", f);
     text(f, req);
     fputs("</b> <i>", f);
     text(f, rest);
-    fputs("</i></div></div>\n", f);
+    fputs("</i></div>", f);
+    if (off)
+        fputs("<span class=\"off-mark\">&#9664; failure here</span>", f);
+    fputs("</div>\n", f);
     free(l);
 }
 
-static void sequence(FILE *f, const char *transcript)
+/* Is line (len bytes) a message, "0021 F->B NAME(5) ..."?  Its request's
+ * name ("NAME") in *req, *reqlen. */
+static bool message_line(const char *p, size_t n, const char **req, size_t *reqlen)
 {
+    if (n < 11 || strspn(p, "0123456789") != 4 ||
+        (strncmp(p + 4, " F->B ", 6) != 0 && strncmp(p + 4, " B->F ", 6) != 0))
+        return false;
+    *req = p + 10;
+    *reqlen = strcspn(*req, "( \n");
+    return true;
+}
+
+/* The message a failure is about: the last one whose request the failure's
+ * message names, else the last message of the transcript; -1 for none. */
+static long offending(const char *transcript, const char *why)
+{
+    long last = -1, named = -1, i = 0;
+    for (const char *p = transcript; *p; i++) {
+        size_t n = strcspn(p, "\n"), rl;
+        const char *req;
+        if (message_line(p, n, &req, &rl)) {
+            last = i;
+            char *name = strndup(req, rl);
+            if (why && name && rl > 2 && strstr(why, name))
+                named = i;
+            free(name);
+        }
+        p += n + (p[n] == '\n');
+    }
+    return named >= 0 ? named : last;
+}
+
+static void sequence(FILE *f, const char *transcript, long off)
+{
+    long i = 0;
     fputs("<h4>message sequence</h4>\n<div class=\"seq\"><div class=\"lanes\">"
           "<span>front end</span><span>back end</span></div><div class=\"flow\">\n", f);
     for (const char *p = transcript; *p;) {
@@ -270,9 +337,10 @@ static void sequence(FILE *f, const char *transcript)
             fputs("</div>\n", f);
             free(ev);
         } else if (n) {
-            seq_message(f, p, n);
+            seq_message(f, p, n, i == off);
         }
         p += n + (p[n] == '\n');
+        i++;
     }
     fputs("</div></div>\n", f);
 }
@@ -318,8 +386,8 @@ static void diagnostics(FILE *f, const struct vhc_rrun *run, size_t r, size_t j)
     if (c->has_duration)
         fprintf(f, "<dt>duration</dt><dd>%.3f s</dd>", c->duration_ms / 1000.0);
     fputs("</dl>\n", f);
-    if (c->transcript)
-        sequence(f, c->transcript);
+    if (c->transcript)   /* a failure's message marked; not an xpass's */
+        sequence(f, c->transcript, k == VHC_RK_XPASS ? -1 : offending(c->transcript, c->message));
     tail(f, "back end stderr (last lines)", c->backend_stderr);
     tail(f, "case stderr", c->case_stderr);
     fputs("</details>\n", f);
@@ -351,6 +419,7 @@ int vhc_html_write(FILE *f, const struct vhc_rrun *runs, size_t n)
                "<h1>vhost-conform report</h1>\n<p class=\"muted\">%zu run%s</p>\n",
             style, n, n == 1 ? "" : "s");
     summary(f, runs, n);
+    run_info(f, runs, n);
     int rc = matrix(f, runs, n);
     failures(f, runs, n);
     fprintf(f, "<script>\n%s</script>\n</body></html>\n", script);

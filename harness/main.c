@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "beopts.h"
 #include "cli.h"
 #include "harness.h"
 #include "play_cmd.h"
@@ -19,67 +20,12 @@
 #include "replay_cmd.h"
 #include "report.h"
 #include "mfe_fault.h"
+#include "mfe_fixtures.h"
+#include "version.h"
 
 #define EXIT_USAGE 2
 
-static const char usage_main[] =
-    "usage: vhost-conform COMMAND [OPTIONS]\n"
-    "\n"
-    "commands:\n"
-    "  list [GLOB]     case ids with their summaries\n"
-    "  explain CASE    the spec rule, steps, features and messages of a case\n"
-    "  run [OPTIONS]   run cases against a back end; TAP 14 on stdout\n"
-    "  replay TRACE    replay a recorded trace against a back end\n"
-    "  record --listen A --connect B  proxy that records a front end's trace\n"
-    "  play SCENARIO   what a QEMU does in a scenario (boot, reconnect, ...)\n"
-    "  trace-diff A B  compare two traces, normalised, side by side\n"
-    "  report --junit FILE|--html FILE TAP...  one report from saved runs\n"
-    "  profiles        the bundled QEMU profiles (--profile NAME)\n"
-    "  shell           type requests by name, see decoded replies\n"
-    "  features        what a guest would see of a back end, per QEMU profile\n"
-    "  help [COMMAND]  a command's manual page\n"
-    "\n"
-    "'vhost-conform COMMAND --help' describes a command's options.\n"
-    "Exit status: 0 nothing failed unexpectedly, 1 a case failed, 2 usage error.\n";
-
-static const char usage_run[] =
-    "usage: vhost-conform run [OPTIONS]\n"
-    "\n"
-    "  --backend 'CMD {socket}'  back end to start for each case; {socket} and\n"
-    "                            {mode} are replaced (default: the bundled vhost-refnet)\n"
-    "  --socket PATH             use a back end that is already running\n"
-    "  --mode server|client      the back end's side of the socket (default server)\n"
-    "  --filter GLOB             only cases whose id matches (repeatable: any)\n"
-    "  --expect FILE             known failures: 'CASE[@mode] VERDICT[:RULE] reason'\n"
-    "  --tap FILE                also write the TAP to FILE\n"
-    "  --junit FILE              also write JUnit XML to FILE\n"
-    "  --html FILE               also write an HTML report to FILE\n"
-    "  --timeout-scale X         multiply every case's deadline by X (default 1)\n"
-    "  --list-only               print the selected cases and exit\n"
-    "  --fault KIND@N|KIND@REQ   break every case at its Nth message (or first REQ):\n"
-    "                            cut, truncate, corrupt, delay[:MS], kill (exploring)\n"
-    "  --fault-matrix KIND       one test per message of a clean init+start+stop:\n"
-    "                            the fault there, then a fresh connection must work\n"
-    "  --profile NAME|all        imitate this QEMU version (default qemu-7.2; see\n"
-    "                            'vhost-conform profiles'); repeatable; 'all' runs\n"
-    "                            every case once per profile, ids suffixed @NAME\n"
-    "  --profile-file PATH       a profile of your own (format: see any bundled one,\n"
-    "                            'vhost-conform profiles --show NAME')\n"
-    "  --trace                   every message, decoded, to stderr as it goes\n"
-    "  --repeat N                each case N times (ids get @rep1..@repN)\n"
-    "  --shard K/N               every N-th case from the K-th (1-based)\n"
-    "  --jobs N                  N cases at once, one back end each ({n} in\n"
-    "                            --backend = job number); TAP in list order\n";
-
-static const char usage_list[] = "usage: vhost-conform list [GLOB]\n";
-static const char usage_explain[] = "usage: vhost-conform explain CASE [--no-messages]\n";
-static const char usage_profiles[] = "usage: vhost-conform profiles [--show NAME]\n";
-
-static int usage(const char *text, int rc)
-{
-    fputs(text, rc == 0 ? stdout : stderr);
-    return rc;
-}
+/* Usage texts are the manual pages' SYNOPSIS and OPTIONS (help_fmt.c): one source. */
 
 static bool wants_help(int argc, char **argv)
 {
@@ -94,9 +40,9 @@ static bool wants_help(int argc, char **argv)
 static int cmd_list(int argc, char **argv)
 {
     if (wants_help(argc, argv))
-        return usage(usage_list, 0);
-    if (argc > 2)
-        return usage(usage_list, EXIT_USAGE);
+        return vhc_help("list") < 0 ? EXIT_USAGE : 0;
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
+        return vhc_usage("list");
     const char *glob = argc == 2 ? argv[1] : "*";
     size_t n;
     const struct vhc_case *const *all = vhc_cases(&n);
@@ -104,10 +50,13 @@ static int cmd_list(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         if (fnmatch(glob, all[i]->id, 0) == 0 && (int)strlen(all[i]->id) > width)
             width = (int)strlen(all[i]->id);
+    size_t shown = 0;
     for (size_t i = 0; i < n; i++)
-        if (fnmatch(glob, all[i]->id, 0) == 0)
+        if (fnmatch(glob, all[i]->id, 0) == 0 && ++shown)
             printf("%-*s  %s\n", width, all[i]->id, all[i]->summary);
-    return 0;
+    if (shown == 0)   /* as `run --filter` with no match: a usage error, not an empty list */
+        fprintf(stderr, "vhost-conform: no case matches '%s' (see 'vhost-conform list')\n", glob);
+    return shown ? 0 : EXIT_USAGE;
 }
 
 /* ---- explain ---- */
@@ -233,10 +182,10 @@ static void print_messages(const struct vhc_case *c)
 static int cmd_explain(int argc, char **argv)
 {
     if (wants_help(argc, argv))
-        return usage(usage_explain, 0);
+        return vhc_help("explain") < 0 ? EXIT_USAGE : 0;
     bool messages = !(argc == 3 && strcmp(argv[2], "--no-messages") == 0);
-    if (argc != 2 && messages)
-        return usage(usage_explain, EXIT_USAGE);
+    if ((argc != 2 && messages) || argv[1][0] == '-')
+        return vhc_usage("explain");
     const struct vhc_case *c = vhc_case_find(argv[1]);
     if (!c) {
         fprintf(stderr, "vhost-conform: no case '%s' (see 'vhost-conform list')\n", argv[1]);
@@ -273,11 +222,11 @@ static int show_profile(const char *name)
 static int cmd_profiles(int argc, char **argv)
 {
     if (wants_help(argc, argv))
-        return usage(usage_profiles, 0);
+        return vhc_help("profiles") < 0 ? EXIT_USAGE : 0;
     if (argc == 3 && strcmp(argv[1], "--show") == 0)
         return show_profile(argv[2]);
     if (argc != 1)
-        return usage(usage_profiles, EXIT_USAGE);
+        return vhc_usage("profiles");
     for (unsigned i = 0; i < mfe_profile_count(); i++) {
         const struct mfe_profile *p = mfe_profile_at(i);
         printf("%-12s %s%s\n", p->name, p->description,
@@ -289,37 +238,6 @@ static int cmd_profiles(int argc, char **argv)
 /* ---- run ---- */
 
 /* --profile NAME|all */
-static int add_profile(const char *name, struct vhc_run_opts *o)
-{
-    bool all = strcmp(name, "all") == 0;
-    const struct mfe_profile *one = all ? NULL : mfe_profile_find(name);
-    if (!all && !one) {
-        fprintf(stderr, "vhost-conform: no profile '%s' (see 'vhost-conform profiles')\n",
-                name);
-        return -1;
-    }
-    for (unsigned i = 0; i < mfe_profile_count() && o->nprofiles <= MFE_PROFILE_MAX; i++)
-        if (all || mfe_profile_at(i) == one)
-            o->profiles[o->nprofiles++] = mfe_profile_at(i);
-    return 0;
-}
-
-/* --profile-file PATH: kept here for the whole run */
-static int add_profile_file(const char *path, struct vhc_run_opts *o)
-{
-    static struct mfe_profile loaded[4];
-    static unsigned nloaded;
-    char err[512];
-    if (nloaded == sizeof loaded / sizeof loaded[0] || o->nprofiles > MFE_PROFILE_MAX)
-        return -1;
-    if (mfe_profile_load_file(path, &loaded[nloaded], err, sizeof err) < 0) {
-        fprintf(stderr, "vhost-conform: %s\n", err);
-        return -1;
-    }
-    o->profiles[o->nprofiles++] = &loaded[nloaded++];
-    return 0;
-}
-
 /* --fault SPEC: checked here, applied by the runner */
 static int parse_fault(const char *spec, struct vhc_run_opts *o)
 {
@@ -341,62 +259,27 @@ static int parse_fault_matrix(const char *kind, struct vhc_run_opts *o)
     return k > 0 ? 0 : -1;
 }
 
-static int parse_device(const char *s, enum vhc_device *d)
-{
-    static const char *const names[] = { [VHC_DEV_NET] = "net", [VHC_DEV_BLK] = "blk",
-                                         [VHC_DEV_FS] = "fs" };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(s, names[i]) == 0) {
-            *d = (enum vhc_device)i;
-            return 0;
-        }
-    return -1;
-}
+enum { OPT_FILTER = 256, OPT_EXPECT, OPT_TAP, OPT_JUNIT, OPT_HTML, OPT_LIST_ONLY, OPT_FAULT,
+       OPT_FAULT_MATRIX, OPT_TRACE, OPT_REPEAT, OPT_SHARD, OPT_JOBS, OPT_HELP, OPT_STRICT };
 
-static int parse_mode(const char *s, enum vhc_mode *m)
-{
-    if (strcmp(s, "server") == 0)
-        *m = VHC_MODE_SERVER;
-    else if (strcmp(s, "client") == 0)
-        *m = VHC_MODE_CLIENT;
-    else
-        return -1;
-    return 0;
-}
-
-static int parse_scale(const char *s, double *x)
-{
-    char *end;
-    *x = strtod(s, &end);
-    return *end || end == s || !(*x > 0) || *x > 1000 ? -1 : 0;
-}
-
-enum { OPT_BACKEND = 256, OPT_SOCKET, OPT_MODE, OPT_FILTER, OPT_EXPECT, OPT_TAP,
-       OPT_JUNIT, OPT_HTML,
-       OPT_SCALE, OPT_LIST_ONLY, OPT_PROFILE, OPT_PROFILE_FILE, OPT_FAULT, OPT_FAULT_MATRIX,
-       OPT_TRACE, OPT_REPEAT, OPT_SHARD, OPT_JOBS, OPT_DEVICE, OPT_HELP };
-
+/* run's own options; the back end's come from beopts.c */
+#define RUN_BE (VHC_BE_REACH | VHC_BE_DEVICE | VHC_BE_PROFILES | VHC_BE_PROFILE_FILE | \
+                VHC_BE_SCALE)
 static const struct option run_options[] = {
-    { "backend", required_argument, NULL, OPT_BACKEND },
-    { "socket", required_argument, NULL, OPT_SOCKET },
-    { "mode", required_argument, NULL, OPT_MODE },
     { "filter", required_argument, NULL, OPT_FILTER },
     { "expect", required_argument, NULL, OPT_EXPECT },
     { "tap", required_argument, NULL, OPT_TAP },
     { "junit", required_argument, NULL, OPT_JUNIT },
     { "html", required_argument, NULL, OPT_HTML },
-    { "timeout-scale", required_argument, NULL, OPT_SCALE },
     { "list-only", no_argument, NULL, OPT_LIST_ONLY },
-    { "profile", required_argument, NULL, OPT_PROFILE },
-    { "profile-file", required_argument, NULL, OPT_PROFILE_FILE },
     { "fault", required_argument, NULL, OPT_FAULT },
     { "fault-matrix", required_argument, NULL, OPT_FAULT_MATRIX },
     { "trace", no_argument, NULL, OPT_TRACE },
     { "repeat", required_argument, NULL, OPT_REPEAT },
     { "shard", required_argument, NULL, OPT_SHARD },
     { "jobs", required_argument, NULL, OPT_JOBS },
-    { "device", required_argument, NULL, OPT_DEVICE },
     { "help", no_argument, NULL, OPT_HELP },
+    { "strict", no_argument, NULL, OPT_STRICT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -423,27 +306,61 @@ static int parse_shard(const char *s, struct vhc_run_opts *o)
     return 0;
 }
 
+/* --expect FILE, or the NAME of a bundled list (fixtures/expectations/NAME.txt):
+ * a word without '/' that is no file here */
+static int find_expectations(const char *arg, struct vhc_run_opts *o)
+{
+    static char path[4096];
+    char rel[300];
+    o->expect_file = arg;
+    if (strchr(arg, '/') || access(arg, F_OK) == 0 || strlen(arg) > 200)
+        return 0;
+    snprintf(rel, sizeof rel, "expectations/%s.txt", arg);
+    if (mfe_fixture_path(path, sizeof path, rel) == 0 && access(path, R_OK) == 0)
+        o->expect_file = path;
+    return 0;
+}
+
+/* The run's options as typed, for the reports' header: shell words, the
+ * back end left out (the header has it on its own line).  malloc'd. */
+static char *options_text(int argc, char **argv)
+{
+    size_t cap = 1;
+    for (int i = 1; i < argc; i++)
+        cap += 4 * strlen(argv[i]) + 3;
+    char *out = calloc(1, cap), *o = out;
+    for (int i = 1; out && i < argc; i++) {
+        const char *a = argv[i];
+        bool valued = strcmp(a, "--backend") == 0 || strcmp(a, "--socket") == 0;
+        if (valued || strncmp(a, "--backend=", 10) == 0 || strncmp(a, "--socket=", 9) == 0) {
+            i += valued;
+            continue;
+        }
+        bool plain = a[0] && a[strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                          "0123456789/._-+,:@%=")] == '\0';
+        o += sprintf(o, "%s%s", o > out ? " " : "", plain ? "" : "'");
+        for (; *a; a++)
+            o += *a == '\'' ? sprintf(o, "'\\''") : sprintf(o, "%c", *a);
+        o += sprintf(o, "%s", plain ? "" : "'");
+    }
+    return out;
+}
+
 /* One option into o; 1 = help, -1 = bad value. */
 static int take_option(int opt, const char *arg, struct vhc_run_opts *o)
 {
     switch (opt) {
-    case OPT_BACKEND: o->backend = arg; return 0;
-    case OPT_SOCKET: o->socket = arg; return 0;
-    case OPT_MODE: return parse_mode(arg, &o->mode);
-    case OPT_DEVICE: return parse_device(arg, &o->device);
     case OPT_FILTER:
         if (o->nfilter == VHC_MAX_FILTERS)
             return -1;
         o->filter[o->nfilter++] = arg;
         return 0;
-    case OPT_EXPECT: o->expect_file = arg; return 0;
+    case OPT_EXPECT: return find_expectations(arg, o);
+    case OPT_STRICT: o->strict = true; return 0;
     case OPT_TAP: o->tap_file = arg; return 0;
     case OPT_JUNIT: o->junit_file = arg; return 0;
     case OPT_HTML: o->html_file = arg; return 0;
-    case OPT_SCALE: return parse_scale(arg, &o->timeout_scale);
     case OPT_LIST_ONLY: o->list_only = true; return 0;
-    case OPT_PROFILE: return add_profile(arg, o);
-    case OPT_PROFILE_FILE: return add_profile_file(arg, o);
     case OPT_FAULT: return parse_fault(arg, o);
     case OPT_FAULT_MATRIX: return parse_fault_matrix(arg, o);
     case OPT_TRACE: o->trace = true; return 0;
@@ -455,30 +372,47 @@ static int take_option(int opt, const char *arg, struct vhc_run_opts *o)
     }
 }
 
+/* The back end's options into the runner's. */
+static void take_backend(const struct vhc_beopts *b, struct vhc_run_opts *o)
+{
+    o->backend = b->backend;
+    o->socket = b->socket;
+    o->mode = b->mode;
+    o->device = b->device;
+    o->timeout_scale = b->timeout_scale;
+    o->nprofiles = b->nprofiles;
+    memcpy(o->profiles, b->profiles, sizeof o->profiles);
+}
+
 static int cmd_run(int argc, char **argv)
 {
-    struct vhc_run_opts o = { .mode = VHC_MODE_SERVER, .timeout_scale = 1.0 };
+    struct vhc_run_opts o = { 0 };
+    struct vhc_beopts b;
+    vhc_beopts_init(&b, RUN_BE);
+    struct option table[sizeof run_options / sizeof run_options[0] + VHC_BEOPT_COUNT];
+    const struct option *opts = vhc_beopts_table(&b, run_options, table,
+                                                 sizeof table / sizeof table[0]);
     int opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "", run_options, NULL)) != -1) {
-        int rc = take_option(opt, optarg, &o);
-        if (rc == 1)
-            return usage(usage_run, 0);
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int rc = vhc_beopts_take(&b, opt, optarg);
+        if (rc == 1 && (rc = take_option(opt, optarg, &o)) == 1)
+            return vhc_help("run") < 0 ? EXIT_USAGE : 0;
         if (rc < 0) {
-            if (opt != '?')
-                fprintf(stderr, "vhost-conform: bad value '%s' for --%s\n", optarg,
-                        run_options[opt - OPT_BACKEND].name);
-            return usage(usage_run, EXIT_USAGE);
+            for (const struct option *p = opts; opt < VHC_BEOPT_FIRST && p->name; p++)
+                if (p->val == opt)   /* the shared options say their own */
+                    fprintf(stderr, "vhost-conform: bad value '%s' for --%s\n", optarg,
+                            p->name);
+            return vhc_usage("run");
         }
     }
     if (optind < argc) {
         fprintf(stderr, "vhost-conform: unexpected argument '%s'\n", argv[optind]);
-        return usage(usage_run, EXIT_USAGE);
+        return vhc_usage("run");
     }
-    if (o.backend && o.socket) {
-        fprintf(stderr, "vhost-conform: --backend and --socket exclude each other\n");
+    if (vhc_beopts_check(&b) < 0)
         return EXIT_USAGE;
-    }
+    take_backend(&b, &o);
     if (o.socket && o.jobs > 1) {
         fprintf(stderr, "vhost-conform: --jobs needs a back end per job: use --backend\n");
         return EXIT_USAGE;
@@ -487,7 +421,11 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "vhost-conform: --fault and --fault-matrix exclude each other\n");
         return EXIT_USAGE;
     }
-    return vhc_run(&o);
+    char *options = options_text(argc, argv);
+    o.options = options;
+    int rc = vhc_run(&o);
+    free(options);
+    return rc;
 }
 
 static const struct {
@@ -504,15 +442,19 @@ static const struct {
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return usage(usage_main, EXIT_USAGE);
+        return vhc_usage(NULL);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
         return vhc_help(NULL) < 0 ? EXIT_USAGE : 0;
-    if (strcmp(argv[1], "help") == 0)   /* help [COMMAND]: the man page */
-        return vhc_help(argc > 2 ? argv[2] : NULL) < 0 ? EXIT_USAGE : 0;
+    if (strcmp(argv[1], "--version") == 0 && argc == 2) {
+        printf("vhost-conform %s (commit %s)\n", vhc_version, vhc_commit);
+        return 0;
+    }
+    if (strcmp(argv[1], "help") == 0)   /* help [COMMAND], --man, --man-dir */
+        return vhc_cmd_help(argc - 1, argv + 1);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return wants_help(argc - 1, argv + 1) ? (vhc_help(argv[1]) < 0 ? EXIT_USAGE : 0)
                                                   : commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "vhost-conform: unknown command '%s'\n", argv[1]);
-    return usage(usage_main, EXIT_USAGE);
+    return vhc_usage(NULL);
 }

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "beopts.h"
+#include "cli.h"
 #include "harness.h"
 #include "mfe_scenario.h"
 #include "play_cmd.h"
@@ -20,37 +22,10 @@
 #define EXIT_USAGE 2
 #define LINGER_MS  500
 
-static const char usage_play[] =
-    "usage: vhost-conform play SCENARIO [OPTIONS]\n"
-    "       vhost-conform play --list\n"
-    "\n"
-    "Does to a back end what the QEMU of --profile does in SCENARIO, with the\n"
-    "message order, flags, sizes, fds and payloads of the recordings.\n"
-    "\n"
-    "  --profile NAME            the QEMU imitated (default qemu-7.2)\n"
-    "  --profile-file PATH       a profile of your own\n"
-    "  --device net|blk|fs       the back end's device type (default net)\n"
-    "  --queues N                net queue pairs, blk queues, fs request queues (1)\n"
-    "  --backend 'CMD {socket}'  back end to start; {socket} and {mode} are replaced\n"
-    "                            (default: the bundled vhost-refnet, net only)\n"
-    "  --socket PATH             a back end already running (no kill / restart)\n"
-    "  --mode server|client      the back end's side of the socket (default server)\n"
-    "  --backend-socket PATH     {socket} for --backend (default: a private path)\n"
-    "  --via PATH                the front end uses PATH, not {socket}: a proxy\n"
-    "                            such as 'vhost-conform record' in between\n"
-    "  --backend-log PATH        the back end's output (default: a private file,\n"
-    "                            shown when play fails)\n"
-    "  --down-ms N               a killed back end stays down N ms (default 500)\n"
-    "  --repeat N                play it N times, a fresh QEMU each time\n"
-    "  --timeout-ms N            every wait (default 5000)\n"
-    "  --trace                   every message, decoded, to stderr as it goes\n"
-    "  --list                    the scenarios, with what each follows\n";
-
 struct play_cli {
     const char *scenario_name, *backend, *socket, *backend_socket, *via, *backend_log;
     const struct mfe_scenario *sc;
     const struct mfe_profile *profile;
-    struct mfe_profile own;
     const struct mfe_device *device;
     enum vhc_mode mode;
     unsigned queues, down_ms, repeat;
@@ -66,27 +41,8 @@ struct play_cli {
 
 static int take(struct play_cli *c, int opt, const char *arg)
 {
-    char err[512];
     switch (opt) {
-    case 'p':
-        c->profile = mfe_profile_find(arg);
-        return c->profile ? 0 : -1;
-    case 'P':
-        if (mfe_profile_load_file(arg, &c->own, err, sizeof err) < 0) {
-            fprintf(stderr, "vhost-conform: %s\n", err);
-            return -1;
-        }
-        c->profile = &c->own;
-        return 0;
-    case 'd': c->device = mfe_device_find(arg); return c->device ? 0 : -1;
     case 'q': c->queues = (unsigned)atoi(arg); return c->queues >= 1 && c->queues <= 8 ? 0 : -1;
-    case 'b': c->backend = arg; return 0;
-    case 's': c->socket = arg; return 0;
-    case 'm':
-        if (strcmp(arg, "server") && strcmp(arg, "client"))
-            return -1;
-        c->mode = arg[0] == 's' ? VHC_MODE_SERVER : VHC_MODE_CLIENT;
-        return 0;
     case 'B': c->backend_socket = arg; return 0;
     case 'v': c->via = arg; return 0;
     case 'L': c->backend_log = arg; return 0;
@@ -100,14 +56,14 @@ static int take(struct play_cli *c, int opt, const char *arg)
     }
 }
 
+/* The back end, its socket, mode, device, profile and wait scale: beopts.c */
+#define PLAY_BE (VHC_BE_REACH | VHC_BE_DEVICE | VHC_BE_PROFILE | VHC_BE_PROFILE_FILE | \
+                 VHC_BE_SCALE)
+
 static int parse_args(int argc, char **argv, struct play_cli *c)
 {
-    static const struct option opts[] = {
-        { "profile", required_argument, NULL, 'p' },
-        { "profile-file", required_argument, NULL, 'P' },
-        { "device", required_argument, NULL, 'd' }, { "queues", required_argument, NULL, 'q' },
-        { "backend", required_argument, NULL, 'b' }, { "socket", required_argument, NULL, 's' },
-        { "mode", required_argument, NULL, 'm' },
+    static const struct option own[] = {
+        { "queues", required_argument, NULL, 'q' },
         { "backend-socket", required_argument, NULL, 'B' },
         { "via", required_argument, NULL, 'v' }, { "down-ms", required_argument, NULL, 'D' },
         { "backend-log", required_argument, NULL, 'L' },
@@ -116,19 +72,30 @@ static int parse_args(int argc, char **argv, struct play_cli *c)
         { "list", no_argument, NULL, 'l' }, { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    struct vhc_beopts b;
+    vhc_beopts_init(&b, PLAY_BE);
+    struct option table[sizeof own / sizeof own[0] + VHC_BEOPT_COUNT];
+    const struct option *opts = vhc_beopts_table(&b, own, table, sizeof table / sizeof table[0]);
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        int rc = take(c, opt, optarg);
-        if (rc != 0) {
-            if (rc < 0 && opt != '?' && optarg)
-                fprintf(stderr, "vhost-conform: bad value '%s'\n", optarg);
+        int rc = vhc_beopts_take(&b, opt, optarg);
+        if (rc == 1 && (rc = take(c, opt, optarg)) < 0 && opt != '?' && optarg)
+            fprintf(stderr, "vhost-conform: bad value '%s'\n", optarg);
+        if (rc != 0)
             return rc;
-        }
     }
+    if (vhc_beopts_check(&b) < 0)
+        return -1;
+    c->backend = b.backend;
+    c->socket = b.socket;
+    c->mode = b.mode;
+    c->device = b.dev;
+    c->profile = vhc_beopts_profile(&b);
+    c->timeout_ms = vhc_beopts_ms(&b, c->timeout_ms);
     if (c->list)
         return optind == argc ? 0 : -1;
-    if (optind + 1 != argc || (c->backend && c->socket) || (c->socket && c->backend_socket))
+    if (optind + 1 != argc || (c->socket && c->backend_socket))
         return -1;
     c->scenario_name = argv[optind];
     c->sc = mfe_scenario_find(c->scenario_name);
@@ -344,8 +311,7 @@ int vhc_cmd_play(int argc, char **argv)
                           .timeout_ms = 5000 };
     int rc = parse_args(argc, argv, &c);
     if (rc != 0) {
-        fputs(usage_play, rc > 0 ? stdout : stderr);
-        return rc > 0 ? 0 : EXIT_USAGE;
+        return rc > 0 ? (vhc_help("play") < 0 ? EXIT_USAGE : 0) : vhc_usage("play");
     }
     if (c.list) {
         list_scenarios();

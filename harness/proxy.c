@@ -21,32 +21,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "harness.h"
 #include "replay_cmd.h"
 
 #define EXIT_USAGE 2
 #define SLICE_MS 200          /* poll slices, so a signal is noticed */
 #define LINE_BYTES 16384
-
-static const char usage_record[] =
-    "usage: vhost-conform record --listen A --connect B [OPTIONS]\n"
-    "\n"
-    "A proxy between a front end (connects to A) and a back end (listens on B)\n"
-    "that records every message in the fixtures' trace format.\n"
-    "\n"
-    "  --log FILE.log          decoded lines (default: stdout)\n"
-    "  --raw FILE.raw          exact bytes per message\n"
-    "  --device net|blk|fs     how to name feature bits (default net)\n"
-    "  --sessions N            exit after N front-end sessions (default: run until\n"
-    "                          SIGINT/SIGTERM)\n"
-    "  --wait S                give up when no back end / front end comes within\n"
-    "                          S seconds (default 300)\n"
-    "  --front-connect         connect to the front end at A instead of listening:\n"
-    "                          a front end that is the socket server (QEMU\n"
-    "                          server=on), as the fixtures' a3 and b3 were recorded\n"
-    "  --pause-ms N            wait N ms between sessions (default 500, as the\n"
-    "                          fixtures' recorder did): a back end that just died\n"
-    "                          may still accept on its listener for a moment\n";
 
 static volatile sig_atomic_t stopping;
 
@@ -400,8 +381,7 @@ int vhc_cmd_record(int argc, char **argv)
                        .front = -1, .back = -1, .breq_front = -1, .breq_back = -1 };
     int rc = parse_args(argc, argv, &p);
     if (rc != 0) {
-        fputs(usage_record, rc > 0 ? stdout : stderr);
-        return rc > 0 ? 0 : EXIT_USAGE;
+        return rc > 0 ? (vhc_help("record") < 0 ? EXIT_USAGE : 0) : vhc_usage("record");
     }
     if (open_files(&p) < 0) {
         close_files(&p);

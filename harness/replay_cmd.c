@@ -8,30 +8,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "beopts.h"
+#include "cli.h"
 #include "harness.h"
+#include "mfe_fixtures.h"
 #include "mfe_trace.h"
 #include "replay_cmd.h"
 
 #define CONNECT_MS 10000   /* a back end gets this long to come up */
 #define EXIT_USAGE 2
 
-static const char usage_replay[] =
-    "usage: vhost-conform replay TRACE [OPTIONS]\n"
-    "\n"
-    "Replays TRACE.log/TRACE.raw (fixtures/qemu-7.2 format) message by message\n"
-    "with live fds and addresses, and compares every reply with the trace's.\n"
-    "Where the recording killed the back end between sessions (d1), the back\n"
-    "end started here is killed and started again there.\n"    "\n"
-    "  --backend 'CMD {socket}'  back end to start (default: the bundled vhost-refnet)\n"
-    "  --socket PATH             a back end that is already running\n"
-    "  --mode server|client      the back end's side of the socket (default server)\n"
-    "  --timeout-ms N            wait for each reply up to N ms (default 3000)\n"
-    "  --quiet                   print only what is not 'ok'\n";
-
 struct replay_cli {
     const char *trace, *backend, *socket;
     enum vhc_mode mode;
     int timeout_ms;
+    int connect_ms;            /* CONNECT_MS under --timeout-scale */
     bool quiet;
     char dir[64], path[128], log[160];
     char *tmpl;                /* the back-end command, NULL with --socket */
@@ -72,7 +63,7 @@ static int open_session(void *arg, struct mfe *f)
 {
     const struct replay_cli *c = arg;
     int wait = f->timeout_ms;
-    f->timeout_ms = CONNECT_MS;
+    f->timeout_ms = c->connect_ms;
     int rc = f->role == MFE_LISTEN ? mfe_accept(f) : mfe_connect(f, c->path);
     f->timeout_ms = wait;
     return rc;
@@ -80,31 +71,36 @@ static int open_session(void *arg, struct mfe *f)
 
 static int parse_args(int argc, char **argv, struct replay_cli *c)
 {
-    static const struct option opts[] = {
-        { "backend", required_argument, NULL, 'b' }, { "socket", required_argument, NULL, 's' },
-        { "mode", required_argument, NULL, 'm' }, { "timeout-ms", required_argument, NULL, 't' },
-        { "quiet", no_argument, NULL, 'q' }, { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+    static const struct option own[] = {
+        { "timeout-ms", required_argument, NULL, 't' }, { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
     };
+    struct vhc_beopts b;
+    vhc_beopts_init(&b, VHC_BE_REACH | VHC_BE_SCALE);
+    struct option table[sizeof own / sizeof own[0] + VHC_BEOPT_COUNT];
+    const struct option *opts = vhc_beopts_table(&b, own, table, sizeof table / sizeof table[0]);
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int rc = vhc_beopts_take(&b, opt, optarg);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            continue;
         switch (opt) {
-        case 'b': c->backend = optarg; break;
-        case 's': c->socket = optarg; break;
-        case 'm':
-            if (strcmp(optarg, "server") && strcmp(optarg, "client"))
-                return -1;
-            c->mode = optarg[0] == 's' ? VHC_MODE_SERVER : VHC_MODE_CLIENT;
-            break;
         case 't': c->timeout_ms = atoi(optarg); if (c->timeout_ms <= 0) return -1; break;
         case 'q': c->quiet = true; break;
         case 'h': return 1;
         default: return -1;
         }
     }
-    if (optind + 1 != argc || (c->backend && c->socket))
+    if (optind + 1 != argc || vhc_beopts_check(&b) < 0)
         return -1;
+    c->backend = b.backend;
+    c->socket = b.socket;
+    c->timeout_ms = vhc_beopts_ms(&b, c->timeout_ms);
+    c->connect_ms = vhc_beopts_ms(&b, CONNECT_MS);
+    c->mode = b.mode;
     c->trace = argv[optind];
     return 0;
 }
@@ -176,6 +172,14 @@ static bool tear_down(struct replay_cli *c, bool failed)
     return crashed;
 }
 
+/* TRACE, TRACE.log or TRACE.raw names an existing file */
+static bool trace_exists(const char *path)
+{
+    char log[4200];
+    snprintf(log, sizeof log, "%s.log", path);
+    return access(path, R_OK) == 0 || access(log, R_OK) == 0;
+}
+
 static int run_replay(struct replay_cli *c, const struct mfe_trace *t)
 {
     struct mfe f;
@@ -209,11 +213,14 @@ int vhc_cmd_replay(int argc, char **argv)
     struct replay_cli c = { .mode = VHC_MODE_SERVER, .timeout_ms = 3000 };
     int prc = parse_args(argc, argv, &c);
     if (prc != 0) {
-        fputs(usage_replay, prc > 0 ? stdout : stderr);
-        return prc > 0 ? 0 : EXIT_USAGE;
+        return prc > 0 ? (vhc_help("replay") < 0 ? EXIT_USAGE : 0) : vhc_usage("replay");
     }
     struct mfe_trace t;
     char err[512];
+    char found[4096];   /* a name of the fixtures ("qemu-7.2/b1_boot") */
+    if (!trace_exists(c.trace) && mfe_fixture_path(found, sizeof found, c.trace) == 0 &&
+        trace_exists(found))
+        c.trace = found;
     if (mfe_trace_load(&t, c.trace, err, sizeof err) < 0) {
         fprintf(stderr, "vhost-conform: %s\n", err);
         return EXIT_USAGE;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cli.h"
 #include "report.h"
 
 /* ---- the model ---- */
@@ -32,12 +33,10 @@ void vhc_rrun_free(struct vhc_rrun *run)
         rcase_free(&run->c[i]);
     free(run->c);
     free(run->name);
-    free(run->backend);
-    free(run->mode);
     free(run->source);
     free(run->bail);
-    free(run->shard);
-    free(run->profile);
+    for (size_t i = 0; vhc_rrun_meta_key(i); i++)
+        free(*vhc_rrun_meta(run, i));
     vhc_rrun_init(run);
 }
 
@@ -417,18 +416,19 @@ static void test_line(struct reader *rd, const char *line)
     rd->last = c;
 }
 
+/* "# KEY: value" of the header, or the duration of the passing case above */
 static void comment_line(struct reader *rd, const char *line)
 {
-    static const struct { const char *prefix; size_t off; } keys[] = {
-        { "# backend: ", offsetof(struct vhc_rrun, backend) },
-        { "# mode: ", offsetof(struct vhc_rrun, mode) },
-        { "# shard: ", offsetof(struct vhc_rrun, shard) },
-        { "# profile: ", offsetof(struct vhc_rrun, profile) },
-    };
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        size_t n = strlen(keys[i].prefix);
-        if (strncmp(line, keys[i].prefix, n) == 0)
-            set_str((char **)((char *)rd->run + keys[i].off), strdup(line + n));
+    if (strncmp(line, "# duration_ms: ", 15) == 0 && rd->last && !rd->last->has_duration) {
+        yaml_value(rd, "duration_ms", line + 15);
+        return;
+    }
+    for (size_t i = 0; vhc_rrun_meta_key(i); i++) {
+        const char *key = vhc_rrun_meta_key(i);
+        size_t n = strlen(key);
+        if (strncmp(line, "# ", 2) == 0 && strncmp(line + 2, key, n) == 0 &&
+            strncmp(line + 2 + n, ": ", 2) == 0)
+            set_str(vhc_rrun_meta(rd->run, i), strdup(line + 4 + n));
     }
 }
 
@@ -481,14 +481,6 @@ int vhc_tap_read(FILE *in, struct vhc_rrun *run, char *err, size_t errlen)
     return 0;
 }
 
-void vhc_tap_run_comment(FILE *f, const char *backend, enum vhc_mode mode)
-{
-    fputs("# backend: ", f);
-    for (const char *s = backend ? backend : "?"; *s; s++)
-        fputc((unsigned char)*s < 0x20 ? ' ' : *s, f);
-    fprintf(f, "\n# mode: %s\n", vhc_mode_name(mode));
-}
-
 /* ---- the runner's hook ---- */
 
 struct vhc_report_out {
@@ -518,8 +510,7 @@ static void out_free(struct vhc_report_out *o)
 }
 
 struct vhc_report_out *vhc_report_open(const char *junit, const char *html,
-                                       const char *backend, enum vhc_mode mode,
-                                       bool *failed)
+                                       const struct vhc_rrun *meta, bool *failed)
 {
     *failed = false;
     if (!junit && !html)
@@ -532,10 +523,9 @@ struct vhc_report_out *vhc_report_open(const char *junit, const char *html,
     o->html_path = html;
     o->junit = open_out(junit);
     o->html = open_out(html);
-    o->run.backend = backend ? strdup(backend) : NULL;
-    o->run.mode = strdup(vhc_mode_name(mode));
-    o->run.name = vhc_rrun_name(backend, vhc_mode_name(mode));
-    if ((junit && !o->junit) || (html && !o->html) || !o->run.name) {
+    bool copied = vhc_rrun_meta_copy(&o->run, meta) == 0;
+    o->run.name = vhc_rrun_name(meta->backend, meta->mode);
+    if ((junit && !o->junit) || (html && !o->html) || !o->run.name || !copied) {
         out_free(o);
         return NULL;
     }
@@ -602,17 +592,6 @@ int vhc_report_close(struct vhc_report_out *o, const char *bail)
 }
 
 /* ---- vhost-conform report ---- */
-
-static const char usage_report[] =
-    "usage: vhost-conform report [--junit FILE] [--html FILE] [--tap FILE] TAP...\n"
-    "\n"
-    "Merge the TAP files of several runs (vhost-conform run --tap) into one\n"
-    "report: one JUnit <testsuite> and one HTML matrix column per run.  The\n"
-    "files of 'run --shard K/N' with one back end, mode and N are one run.\n"
-    "\n"
-    "  --junit FILE   write JUnit XML\n"
-    "  --html FILE    write one self-contained HTML page\n"
-    "  --tap FILE     write the (one) run as one TAP 14 stream, sorted by id\n";
 
 /* Two runs with one name (the same back end and mode) get their file's
  * name added, so columns and suites stay apart. */
@@ -728,19 +707,16 @@ int vhc_cmd_report(int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (opt == 'h') {
-            fputs(usage_report, stdout);
-            return 0;
+            return vhc_help("report") < 0 ? 2 : 0;
         }
         if (opt == '?') {
-            fputs(usage_report, stderr);
-            return 2;
+            return vhc_usage("report");
         }
         *(opt == 'j' ? &out.junit : opt == 'H' ? &out.html : &out.tap) = optarg;
     }
     if (optind == argc || (!out.junit && !out.html && !out.tap)) {
         fprintf(stderr, "vhost-conform: report needs TAP files and --junit, --html or --tap\n");
-        fputs(usage_report, stderr);
-        return 2;
+        return vhc_usage("report");
     }
     return report_files(&out, argv + optind, (size_t)(argc - optind));
 }

@@ -30,7 +30,14 @@ struct vhc_rrun {
     char *source;              /* the TAP file it was read from, or NULL */
     char *bail;                /* "Bail out!" reason: the run is incomplete */
     char *shard;               /* "K/N" of a `run --shard` output, or NULL */
-    char *profile;             /* the '# profile:' comment, or NULL */
+    char *profile;             /* the profiles, "qemu-7.2" or "qemu-7.2 qemu-8.2", or NULL */
+    /* what produced it (the TAP header's comments; NULL = not said) */
+    char *version, *commit;    /* vhost-conform's, "0.1.0" and "1a2b3c4d5e6f" */
+    char *date;                /* the run's start, UTC: "2025-06-01T12:00:00Z" */
+    char *host;                /* "name (Linux 6.1.0-18-amd64 x86_64)" */
+    char *device;              /* "net", "blk" or "fs" */
+    char *options;             /* the options as typed, the back end left out */
+    char *strict;              /* "yes" under --strict: an xpass fails the run */
     unsigned planned;
     struct vhc_rcase *c;
     size_t n, cap;
@@ -55,13 +62,27 @@ enum vhc_rkind { VHC_RK_PASS, VHC_RK_FAIL, VHC_RK_SKIP, VHC_RK_TODO, VHC_RK_XPAS
 enum vhc_rkind vhc_rcase_kind(const struct vhc_rcase *c);
 const char *vhc_rkind_name(enum vhc_rkind k);
 
-/* Read a TAP stream vhost-conform wrote (TAP 14, YAML under failures,
- * '# backend:' and '# mode:' comments).  Unknown lines are ignored.
+/* Read a TAP stream vhost-conform wrote (TAP 14, YAML under failures, the
+ * header's '# KEY: value' comments, '# duration_ms: N' after a passing case).  Unknown lines are ignored.
  * Returns 0, or -1 with err set when it is not TAP at all. */
 int vhc_tap_read(FILE *in, struct vhc_rrun *run, char *err, size_t errlen);
 
-/* The two header comments the runner writes after the plan. */
-void vhc_tap_run_comment(FILE *f, const char *backend, enum vhc_mode mode);
+/* ---- what produced a run (run_meta.c) ---- */
+/* The fields of the TAP header, in their order: "version", "commit", "date",
+ * "host", "backend", "mode", "profile", "device", "options", "shard",
+ * "strict".  Field i of run, or NULL past the last. */
+const char *vhc_rrun_meta_key(size_t i);
+char **vhc_rrun_meta(struct vhc_rrun *run, size_t i);
+const char *vhc_rrun_meta_get(const struct vhc_rrun *run, size_t i);
+/* A run about to start, described: this binary's version and commit, the
+ * date, the host, the back end (command or socket), mode, profiles, device,
+ * options and shard of o.  Returns 0, or -1 when out of memory. */
+int vhc_rrun_describe(struct vhc_rrun *run, const struct vhc_run_opts *o, const char *backend);
+/* The header comments after the plan: "# KEY: value" for every field the
+ * run has, control characters blanked. */
+void vhc_rrun_write_header(FILE *f, const struct vhc_rrun *run);
+/* Copy the fields of from into to (which must have none).  0, or -1. */
+int vhc_rrun_meta_copy(struct vhc_rrun *to, const struct vhc_rrun *from);
 
 /* Text for XML and HTML: &<>"' as entities; control characters other than
  * tab and newline, and bytes that are not valid UTF-8, dropped / replaced
@@ -78,8 +99,7 @@ struct vhc_report_out;
  * (message printed).  Returns NULL too when neither file was asked for,
  * with *failed false. */
 struct vhc_report_out *vhc_report_open(const char *junit, const char *html,
-                                       const char *backend, enum vhc_mode mode,
-                                       bool *failed);
+                                       const struct vhc_rrun *meta, bool *failed);
 void vhc_report_item(struct vhc_report_out *o, const struct vhc_tap_item *it);
 /* Write both files (bail: why the run stopped early, or NULL) and free o.
  * Returns 0, or -1 when a write failed (message printed). */

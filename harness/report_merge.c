@@ -106,6 +106,31 @@ static int check_shards(const struct vhc_rrun *runs, const size_t *members, size
     return rc;
 }
 
+/* The merged run's shard: none when every shard is in, else "1+3/4".
+ * members still indexes the runs as they were before the merge. */
+static int merged_shard(struct vhc_rrun *into, const struct vhc_rrun *runs,
+                        const size_t *members, size_t m)
+{
+    unsigned k, n;
+    shard_of(into, &k, &n);
+    char *s = NULL;
+    if (m < n) {
+        size_t len = 0;
+        char buf[16 * 64] = "";
+        for (size_t i = 0; i < m && len < sizeof buf - 16; i++) {
+            unsigned ki = k, ni = n;
+            if (i > 0)
+                shard_of(&runs[members[i]], &ki, &ni);
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%u", i ? "+" : "", ki);
+        }
+        if (asprintf(&s, "%s/%u", buf, n) < 0)
+            return -1;
+    }
+    free(into->shard);
+    into->shard = s;
+    return 0;
+}
+
 /* Merge the shards of runs[first] into it, dropping them from runs. */
 static int merge_group(struct vhc_rrun *runs, size_t *n, size_t first)
 {
@@ -118,6 +143,8 @@ static int merge_group(struct vhc_rrun *runs, size_t *n, size_t first)
     int rc = check_shards(runs, members, m);
     for (size_t i = 1; i < m && rc == 0; i++)
         rc = absorb(&runs[first], &runs[members[i]]);
+    if (rc == 0)
+        rc = merged_shard(&runs[first], runs, members, m);
     /* drop the absorbed runs, highest index first so the others stay put */
     for (size_t i = m; rc == 0 && i-- > 1;) {
         vhc_rrun_free(&runs[members[i]]);
@@ -176,9 +203,7 @@ int vhc_rrun_write_tap(FILE *f, const struct vhc_rrun *run)
     enum vhc_mode mode = (enum vhc_mode)mode_of(run);
     struct vhc_tally tally = { 0 };
     vhc_tap_begin(f, (unsigned)run->n);
-    vhc_tap_run_comment(f, run->backend, mode);
-    if (run->profile)
-        fprintf(f, "# profile: %s\n", run->profile);
+    vhc_rrun_write_header(f, run);
     for (size_t i = 0; i < run->n; i++) {
         struct vhc_result r;
         struct vhc_expect e;

@@ -428,16 +428,6 @@ static void emit(struct run *run, const struct vhc_tap_item *it)
     vhc_report_item(run->report, it);
 }
 
-static void progress(const struct run *run, const struct vhc_tap_item *it)
-{
-    if (!isatty(STDOUT_FILENO))
-        return;
-    const char *v = vhc_verdict_name(it->r->verdict);
-    fprintf(stderr, "[%u/%zu] %s ... %s%s (%.2f s)\n", it->n, run->nsel, it->id, v,
-            it->expect && vhc_verdict_failed(it->r->verdict) ? " (expected)" : "",
-            it->r->duration_ms / 1000.0);
-}
-
 /* A line on the TAP stream (stdout and --tap FILE). */
 static void tap_line(struct run *run, const char *fmt, const char *a, const char *b)
 {
@@ -461,8 +451,8 @@ static void record_nth(struct run *run, size_t i, struct vhc_result *r)
     emit(run, &it);
     if (r->leftover[0])
         tap_line(run, "# %s: killed what outlived the back end: %s\n", id, r->leftover);
-    progress(run, &it);
     run->unexpected |= vhc_tally_add(&run->tally, &it);
+    vhc_progress_case(&run->progress, &it, &run->tally);
 }
 
 /* Bail out! with why, once; the TAP version line first when nothing else
@@ -625,14 +615,15 @@ static int setup(struct run *run)
     if (vhc_load_expectations(run) < 0 || choose_backend(run) < 0 ||
         (!run->o->fault_matrix && vhc_select_cases(run) < 0))
         return -1;
+    if (vhc_rrun_describe(&run->meta, run->o, run->tmpl ? run->tmpl : run->o->socket) < 0)
+        return -1;
     if (run->o->tap_file && !run->o->list_only && !(run->tap = fopen(run->o->tap_file, "we"))) {
         fprintf(stderr, "vhost-conform: %s: %s\n", run->o->tap_file, strerror(errno));
         return -1;
     }
     bool failed = false;
     if (!run->o->list_only)   /* opened now: a bad path fails before the run */
-        run->report = vhc_report_open(run->o->junit_file, run->o->html_file,
-                                      run->tmpl ? run->tmpl : run->o->socket, run->o->mode,
+        run->report = vhc_report_open(run->o->junit_file, run->o->html_file, &run->meta,
                                       &failed);
     return failed ? -1 : 0;
 }
@@ -648,6 +639,8 @@ static void teardown(struct run *run)
     free(run->matrix);
     vhc_expect_free(&run->expect);
     free(run->bail);
+    vhc_rrun_free(&run->meta);
+    vhc_progress_free(&run->progress);
 }
 
 /* Before any case: what would break every case bails out at once; the
@@ -677,21 +670,20 @@ static int run_all(struct run *run)
     if (run->tap)
         vhc_tap_begin(run->tap, (unsigned)total);
     run->header = true;
-    /* which back end and mode, for `vhost-conform report` */
-    const char *backend = run->tmpl ? run->tmpl : run->o->socket;
-    vhc_tap_run_comment(stdout, backend, run->o->mode);
+    /* what produces it (version ... options; the shard, so `report` can
+     * merge the shards and see one missing) */
+    vhc_rrun_write_header(stdout, &run->meta);
     if (run->tap)
-        vhc_tap_run_comment(run->tap, backend, run->o->mode);
-    if (run->o->shard_n)   /* so `report` can merge the shards and see one missing */
-        for (FILE *f = stdout; f; f = f == stdout ? run->tap : NULL)
-            fprintf(f, "# shard: %u/%u\n", run->o->shard_k, run->o->shard_n);
+        vhc_rrun_write_header(run->tap, &run->meta);
+    vhc_progress_begin(&run->progress, total);
     int rc = run_jobs(run, total);
     if (rc)
         return rc;
     vhc_tap_end(stdout, &run->tally);
     if (run->tap)
         vhc_tap_end(run->tap, &run->tally);
-    return run->unexpected ? 1 : 0;
+    vhc_progress_end(&run->progress, &run->tally, run->o->expect_file, run->o->strict);
+    return run->unexpected || (run->o->strict && run->tally.xpass) ? 1 : 0;
 }
 
 int vhc_run(const struct vhc_run_opts *o)

@@ -9,6 +9,7 @@
 
 #include "harness.h"
 #include "mfe_fault.h"
+#include "progress.h"
 #include "report.h"
 
 /* Everything one case owns, so an interrupt can undo it from one place. */
@@ -45,6 +46,8 @@ struct run {
     bool header;               /* the TAP version line is out */
     char *bail;                /* why the run stops (Bail out!), or NULL */
     struct vhc_result clean;   /* --fault-matrix: the clean sequence (no strings) */
+    struct vhc_rrun meta;      /* what produces this run: the reports' header */
+    struct vhc_progress progress;
 };
 
 /* ---- joblist.c ---- */

@@ -8,9 +8,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <strings.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "beopts.h"
 #include "cli.h"
 
 #ifdef VHC_HAVE_LIBEDIT
@@ -24,9 +29,14 @@
 
 struct shell {
     struct mfe *fe;
+    struct vhc_cli_conn *conn;
     bool need_reply;      /* set NEED_REPLY on every request */
     bool done;
     int failures;         /* commands that failed: the exit status */
+    /* what the shell has told already, so each is told once: the back end
+     * closed the connection, sent bytes unasked, exited */
+    bool told_closed, told_data, told_exit;
+    bool interactive;     /* libedit's line editing on a terminal */
 };
 
 typedef int (*shell_fn)(struct shell *sh, int argc, char **argv);
@@ -303,6 +313,55 @@ static int sh_quit(struct shell *sh, int argc, char **argv)
     return 0;
 }
 
+/* ---- the back end's life cycle ---- */
+
+/* A fresh connection (reconnect, restart): its close will be told again. */
+static int fresh(struct shell *sh, int rc)
+{
+    sh->told_closed = sh->told_data = false;
+    return rc;
+}
+
+static int sh_reconnect(struct shell *sh, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return bad_args("reconnect");
+    return fresh(sh, vhc_cli_reconnect(sh->conn));
+}
+
+/* "KILL", "SIGKILL" or "9" */
+static int signal_number(const char *s)
+{
+    char *end;
+    long n = strtol(s, &end, 10);
+    if (*s && !*end)
+        return n > 0 && n < NSIG ? (int)n : -1;
+    if (strncasecmp(s, "SIG", 3) == 0)
+        s += 3;
+    for (int i = 1; i < NSIG; i++)
+        if (sigabbrev_np(i) && strcasecmp(s, sigabbrev_np(i)) == 0)
+            return i;
+    return -1;
+}
+
+static int sh_kill(struct shell *sh, int argc, char **argv)
+{
+    int sig = argc == 2 ? signal_number(argv[1]) : SIGKILL;
+    if (argc > 2 || sig < 0)
+        return bad_args("kill [SIGNAL]  (KILL, TERM, SEGV, STOP, CONT, ... or a number)");
+    return vhc_cli_kill(sh->conn, sig);
+}
+
+static int sh_restart(struct shell *sh, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1)
+        return bad_args("restart");
+    sh->told_exit = false;
+    return fresh(sh, vhc_cli_restart(sh->conn));
+}
+
 static int sh_help(struct shell *sh, int argc, char **argv);
 
 static const struct {
@@ -316,6 +375,9 @@ static const struct {
     { "raw", "HEX...", "send bytes as they are, show any answer", sh_raw },
     { "recv", "[MS]", "wait for one message from the back end", sh_recv },
     { "need-reply", "[on|off]", "set NEED_REPLY on every request", sh_need_reply },
+    { "reconnect", "", "close the connection and connect again", sh_reconnect },
+    { "kill", "[SIGNAL]", "send the back end started here SIGNAL (default KILL)", sh_kill },
+    { "restart", "", "stop the back end, start it again, reconnect", sh_restart },
     { "help", "", "this list", sh_help },
     { "quit", "", "stop the back end (if started here) and leave", sh_quit },
     { "exit", "", "the same as quit", sh_quit },
@@ -334,6 +396,73 @@ static int sh_help(struct shell *sh, int argc, char **argv)
         printf("%-10s %-11s %s\n", commands[i].name, commands[i].args, commands[i].help);
     puts("Every message sent and received is printed decoded; waits time out.");
     return 0;
+}
+
+/* ---- telling what the back end did between commands ---- */
+
+#define WATCH_MS 200      /* how often a back end that exited is looked for */
+
+static void tell(struct shell *sh, const char *what)
+{
+    printf("%s*** %s\n", sh->interactive ? "\n" : "", what);
+    fflush(stdout);
+#ifdef VHC_HAVE_LIBEDIT
+    if (sh->interactive)
+        rl_forced_update_display();   /* the prompt and what was typed, again */
+#endif
+}
+
+/* The back end started here has exited: say how, once. */
+static void check_exit(struct shell *sh)
+{
+    char why[64], line[128];
+    if (sh->told_exit || !vhc_cli_backend_gone(sh->conn, why, sizeof why))
+        return;
+    sh->told_exit = true;
+    snprintf(line, sizeof line, "the back end %s ('restart' starts it again)", why);
+    tell(sh, line);
+}
+
+/* The connection became readable while no request waits: closed, or bytes
+ * the back end sent unasked. */
+static void check_socket(struct shell *sh)
+{
+    char b;
+    ssize_t n = recv(sh->fe->sock, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n > 0) {
+        sh->told_data = true;
+        tell(sh, "the back end sent a message unasked ('recv' shows it)");
+        return;
+    }
+    sh->told_closed = true;
+    tell(sh, n == 0 ? "the back end closed the connection ('reconnect' or 'restart')"
+                    : "the connection broke ('reconnect' or 'restart')");
+    for (int i = 0; i < 10 && !sh->told_exit && sh->conn->be.pid > 0; i++) {
+        struct timespec ts = { 0, 20 * 1000000L };   /* it is likely exiting: say how */
+        nanosleep(&ts, NULL);
+        check_exit(sh);
+    }
+}
+
+/* Wait until stdin has input (or ends), telling at once what the back end
+ * does meanwhile. */
+static void wait_for_input(struct shell *sh)
+{
+    for (;;) {
+        bool watch = sh->fe->sock >= 0 && !sh->told_closed && !sh->told_data;
+        struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+                               { .fd = sh->fe->sock, .events = POLLIN | POLLRDHUP } };
+        int rc = poll(p, watch ? 2 : 1, WATCH_MS);
+        if (rc < 0 && errno != EINTR)
+            return;
+        if (watch && rc > 0 && p[1].revents)
+            check_socket(sh);
+        check_exit(sh);
+        if (rc > 0 && p[0].revents)
+            return;
+    }
 }
 
 /* ---- the loop ---- */
@@ -377,6 +506,7 @@ static void execute(struct shell *sh, char *line)
         printf("error: %s\n", mfe_error(sh->fe));
     if (rc < 0)
         sh->failures++;
+    sh->told_data = false;   /* what comes after this command is news again */
     fflush(stdout);
 }
 
@@ -414,6 +544,28 @@ static void history_path(char *buf, size_t cap)
     snprintf(buf, cap, "%s/.vhost-conform_history", home ? home : ".");
 }
 
+static struct shell *editing;   /* the shell libedit's callback runs for */
+
+static void on_line(char *line)
+{
+    if (!line) {   /* end of input */
+        editing->done = true;
+        putchar('\n');
+        return;
+    }
+    if (line[strspn(line, " \t")])
+        add_history(line);
+    execute(editing, line);
+    free(line);
+    /* a fresh line: libedit shows the last one until a key comes, and a
+     * notice redraws the prompt */
+    rl_callback_handler_remove();
+    if (!editing->done)
+        rl_callback_handler_install("vhost-user> ", on_line);
+}
+
+/* libedit's callback interface, so the shell can tell what the back end
+ * does while a line is being typed */
 static void interactive(struct shell *sh)
 {
     char hist[PATH_MAX];
@@ -421,15 +573,14 @@ static void interactive(struct shell *sh)
     rl_attempted_completion_function = complete;
     using_history();
     read_history(hist);
+    editing = sh;
+    sh->interactive = true;
+    rl_callback_handler_install("vhost-user> ", on_line);
     while (!sh->done) {
-        char *line = readline("vhost-user> ");
-        if (!line)
-            break;
-        if (line[strspn(line, " \t")])
-            add_history(line);
-        execute(sh, line);
-        free(line);
+        wait_for_input(sh);
+        rl_callback_read_char();
     }
+    rl_callback_handler_remove();
     write_history(hist);
 }
 #endif
@@ -438,7 +589,9 @@ static void batch(struct shell *sh, FILE *in)
 {
     char *line = NULL;
     size_t cap = 0;
-    while (!sh->done && getline(&line, &cap, in) >= 0) {
+    /* unbuffered: no line may wait in stdio's buffer while we poll the fd */
+    setvbuf(in, NULL, _IONBF, 0);
+    while (!sh->done && (wait_for_input(sh), getline(&line, &cap, in) >= 0)) {
         printf("> %s", line);   /* the command, so the output reads as a session */
         if (!strchr(line, '\n'))
             putchar('\n');
@@ -446,10 +599,6 @@ static void batch(struct shell *sh, FILE *in)
     }
     free(line);
 }
-
-static const char usage_shell[] =
-    "usage: vhost-conform shell [--backend 'CMD {socket}' | --socket PATH] [--profile NAME]\n"
-    "       [--timeout MS]   ('vhost-conform help shell' for more)\n";
 
 struct shell_opts {
     const char *backend, *socket;
@@ -459,24 +608,24 @@ struct shell_opts {
 
 static int parse_opts(int argc, char **argv, struct shell_opts *o)
 {
-    static const struct option opts[] = {
-        { "backend", required_argument, NULL, 'b' }, { "socket", required_argument, NULL, 's' },
-        { "profile", required_argument, NULL, 'p' }, { "timeout", required_argument, NULL, 't' },
-        { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+    static const struct option own[] = {
+        { "timeout", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
+    struct vhc_beopts b;
+    vhc_beopts_init(&b, VHC_BE_BACKEND | VHC_BE_SOCKET | VHC_BE_PROFILE | VHC_BE_SCALE);
+    struct option table[sizeof own / sizeof own[0] + VHC_BEOPT_COUNT];
+    const struct option *opts = vhc_beopts_table(&b, own, table, sizeof table / sizeof table[0]);
     int opt;
     uint32_t ms;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        int rc = vhc_beopts_take(&b, opt, optarg);
+        if (rc < 0)
+            return 2;
+        if (rc == 0)
+            continue;
         switch (opt) {
-        case 'b': o->backend = optarg; break;
-        case 's': o->socket = optarg; break;
-        case 'p':
-            if (!(o->profile = mfe_profile_find(optarg))) {
-                fprintf(stderr, "vhost-conform: no profile '%s'\n", optarg);
-                return 2;
-            }
-            break;
         case 't':
             if (!parse_u32(optarg, &ms) || !ms || ms > 600000)
                 return 2;
@@ -486,7 +635,11 @@ static int parse_opts(int argc, char **argv, struct shell_opts *o)
         default: return 2;
         }
     }
-    return optind < argc || (o->backend && o->socket) ? 2 : 0;
+    o->backend = b.backend;
+    o->socket = b.socket;
+    o->profile = vhc_beopts_profile(&b);
+    o->timeout_ms = vhc_beopts_ms(&b, o->timeout_ms);
+    return optind < argc || vhc_beopts_check(&b) < 0 ? 2 : 0;
 }
 
 int vhc_cmd_shell(int argc, char **argv)
@@ -494,14 +647,14 @@ int vhc_cmd_shell(int argc, char **argv)
     struct shell_opts o = { .timeout_ms = SHELL_TIMEOUT_MS };
     int rc = parse_opts(argc, argv, &o);
     if (rc)
-        return rc == 1 ? 0 : (fputs(usage_shell, stderr), 2);
+        return rc == 1 ? 0 : vhc_usage("shell");
     signal(SIGPIPE, SIG_IGN);
     struct vhc_cli_conn conn;
     if (vhc_cli_open(&conn, o.backend, o.socket, o.timeout_ms) < 0) {
         vhc_cli_close(&conn);
         return 2;
     }
-    struct shell sh = { .fe = conn.fe };
+    struct shell sh = { .fe = conn.fe, .conn = &conn };
     sh.fe->profile = o.profile;
     sh.fe->trace_fd = STDOUT_FILENO;   /* every message, decoded, as it goes */
     printf("connected to %s (timeout %d ms; 'help' lists commands)\n", conn.sock,

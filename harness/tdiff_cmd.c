@@ -6,23 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli.h"
 #include "mfe_tdiff.h"
 #include "play_cmd.h"
 
 #define EXIT_USAGE 2
-
-static const char usage_tdiff[] =
-    "usage: vhost-conform trace-diff EXPECTED.log ACTUAL.log [OPTIONS]\n"
-    "\n"
-    "Compares two traces (fixtures/qemu-7.2/README.md format) message by message:\n"
-    "direction, request, flags, size, fd count and kinds, payload.  Normalised\n"
-    "first: sequence numbers, times, addresses (numbered @N by first appearance),\n"
-    "ring bases after traffic (0 stays 0, others <n>), recorder notes, events\n"
-    "(a new session is marked).\n"
-    "\n"
-    "  --width N     width of the side-by-side report (default 160)\n"
-    "  --context N   equal lines shown around each difference (default 2)\n"
-    "  --quiet       only the summary line\n";
 
 int vhc_cmd_trace_diff(int argc, char **argv)
 {
@@ -40,13 +28,12 @@ int vhc_cmd_trace_diff(int argc, char **argv)
         case 'w': o.width = (unsigned)atoi(optarg); break;
         case 'c': o.context = (unsigned)atoi(optarg); break;
         case 'q': quiet = true; break;
-        case 'h': fputs(usage_tdiff, stdout); return 0;
-        default: fputs(usage_tdiff, stderr); return EXIT_USAGE;
+        case 'h': return vhc_help("trace-diff") < 0 ? EXIT_USAGE : 0;
+        default: return vhc_usage("trace-diff");
         }
     }
     if (optind + 2 != argc || o.width < 40 || o.width > 1000 || o.context > 100) {
-        fputs(usage_tdiff, stderr);
-        return EXIT_USAGE;
+        return vhc_usage("trace-diff");
     }
     o.want_name = argv[optind];
     o.got_name = argv[optind + 1];

@@ -21,7 +21,8 @@
 #define MFE_MAX_VQ         16u      /* 8 queue pairs */
 #define MFE_MAX_VDEV       8u       /* vhost devices: one per queue pair (net) */
 #define MFE_TRANSCRIPT     64u      /* lines kept */
-#define MFE_LINE           320u     /* bytes per transcript line */
+#define MFE_LINE           320u     /* bytes per transcript line; a longer one ends
+                                       in " ...[N bytes cut]" */
 #define MFE_QEMU_MEM_SIZE  (256u << 20)  /* the traces' -m 256 */
 
 /* How the front end meets the back end, as QEMU's chardev does it. */

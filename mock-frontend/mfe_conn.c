@@ -39,6 +39,22 @@ static void trace_line(const struct mfe *f, const char *line)
         dprintf(f->trace_fd, "%s\n", line);
 }
 
+/* A line that did not fit (full bytes long): its end becomes a mark that
+ * says so, " ...[N bytes cut]", so a reader never takes a cut line whole. */
+static void mark_cut(char *line, size_t full)
+{
+    if (full < MFE_LINE)
+        return;
+    char mark[48];
+    size_t keep = MFE_LINE - 1;
+    for (int pass = 0; pass < 2; pass++) {   /* N's digits move the cut */
+        int n = snprintf(mark, sizeof mark, " ...[%zu bytes cut]", full - keep);
+        keep = MFE_LINE - 1 - (size_t)n;
+    }
+    snprintf(mark, sizeof mark, " ...[%zu bytes cut]", full - keep);
+    memcpy(line + keep, mark, strlen(mark) + 1);   /* keep + strlen(mark) = MFE_LINE - 1 */
+}
+
 static char *next_line(struct mfe *f)
 {
     char *line = f->transcript[f->ntranscript % MFE_TRANSCRIPT];
@@ -52,8 +68,10 @@ void mfe_note(struct mfe *f, const char *fmt, ...)
     int n = snprintf(line, MFE_LINE, "# ");
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line + n, MFE_LINE - (size_t)n, fmt, ap);
+    int more = vsnprintf(line + n, MFE_LINE - (size_t)n, fmt, ap);
     va_end(ap);
+    if (more > 0)
+        mark_cut(line, (size_t)(n + more));
     trace_line(f, line);
 }
 
@@ -62,8 +80,10 @@ static void record_msg(struct mfe *f, const struct vhu_msg *m, bool from_backend
     char *line = next_line(f);
     int n = snprintf(line, MFE_LINE, "%04u %s ", ++f->seq, from_backend ? "B->F" : "F->B");
     bool is_reply = (m->hdr.flags & VHU_FLAG_REPLY) != 0;
-    vhu_format_dev(line + n, MFE_LINE - (size_t)n, VHU_CH_FRONT, mfe_qemu_device(f)->dev, m,
-                   is_reply);
+    int more = vhu_format_dev(line + n, MFE_LINE - (size_t)n, VHU_CH_FRONT,
+                              mfe_qemu_device(f)->dev, m, is_reply);
+    if (more > 0)
+        mark_cut(line, (size_t)(n + more));
     trace_line(f, line);
 }
 

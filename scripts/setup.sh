@@ -23,11 +23,15 @@ main=(cmake gcc make pkg-config libglib2.0-dev libedit-dev procps util-linux)
 # - libxml2-utils (xmllint), chromium (headless, ~290 MB): the reports'
 #   checks in tests/report
 # - openvswitch-switch-dpdk: the OVS-DPDK peer (tests/peer/ovs-dpdk.sh)
+# - groff-base, man-db, bsdextrautils (col): the man pages' check; dpkg-dev
+#   (dpkg-shlibdeps) and file: the Debian package (cpack, tests/install);
+#   debootstrap: its fresh Debian 12 root (install/debian12-chroot, long)
 tests=(check libsubunit-dev socat perl
        dpdk dpdk-dev qemu-system-common
        qemu-system-x86 linux-image-amd64 busybox-static cpio kmod
        clang libclang-rt-14-dev valgrind
-       libxml2-utils chromium openvswitch-switch-dpdk)
+       libxml2-utils chromium openvswitch-switch-dpdk
+       groff-base man-db bsdextrautils dpkg-dev file debootstrap)
 
 case $what in
 main) packages=("${main[@]}") ;;

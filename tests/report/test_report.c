@@ -102,8 +102,17 @@ static void round_trip(struct vhc_rrun *run, const struct vhc_tap_item *items, s
     struct mem m;
     mem_open(&m);
     vhc_tap_begin(m.f, (unsigned)n);
-    vhc_tap_run_comment(m.f, "/usr/bin/dpdk-testpmd -l 0 --vdev net_vhost0,iface={socket}",
-                        VHC_MODE_CLIENT);
+    struct vhc_rrun meta;
+    vhc_rrun_init(&meta);
+    meta.backend = strdup("/usr/bin/dpdk-testpmd -l 0 --vdev net_vhost0,iface={socket}");
+    meta.mode = strdup("client");
+    meta.profile = strdup("qemu-8.2");
+    meta.version = strdup("0.1.0");
+    meta.date = strdup("2025-06-01T12:00:00Z");
+    meta.options = strdup("--filter 'x*' --strict");
+    meta.strict = strdup("yes");
+    vhc_rrun_write_header(m.f, &meta);
+    vhc_rrun_free(&meta);
     for (size_t i = 0; i < n; i++)
         vhc_tap_item(m.f, &items[i]);
     char *tap = mem_close(&m);
@@ -156,7 +165,15 @@ START_TEST(reader_round_trip)
     ck_assert_str_eq(run.c[2].expected_verdict, "timeout");
     ck_assert_int_eq(vhc_rcase_kind(&run.c[3]), VHC_RK_XPASS);
     ck_assert_int_eq(vhc_rcase_kind(&run.c[4]), VHC_RK_PASS);
-    ck_assert(!run.c[4].has_duration);
+    ck_assert(run.c[4].has_duration);   /* every case has its duration */
+    ck_assert_uint_eq(run.c[4].duration_ms, 5);
+    /* what produced it: the header's fields read back */
+    ck_assert_str_eq(run.profile, "qemu-8.2");
+    ck_assert_str_eq(run.version, "0.1.0");
+    ck_assert_str_eq(run.date, "2025-06-01T12:00:00Z");
+    ck_assert_str_eq(run.options, "--filter 'x*' --strict");
+    ck_assert_str_eq(run.strict, "yes");
+    ck_assert_ptr_null(run.host);
 
     char *name = vhc_rrun_name(run.backend, run.mode);
     ck_assert_str_eq(name, "dpdk-testpmd client");
@@ -253,28 +270,66 @@ static char *written(int (*write)(FILE *, const struct vhc_rrun *, size_t),
 
 START_TEST(junit_elements)
 {
-    static const struct { enum vhc_verdict v; bool todo; const char *want; } rows[] = {
-        { VHC_FAIL, false, "<failure message=\"a&lt;b&gt;&amp;c&quot;d&#39;e" },
-        { VHC_TIMEOUT, false, "<error message=" },
-        { VHC_CRASH, false, "type=\"crash\"" },
-        { VHC_BROKEN, false, "<error message=\"a&lt;b" },
-        { VHC_BROKEN, true, "type=\"broken\"" },   /* never an expected failure */
-        { VHC_FAIL, true, "<skipped message=\"expected failure: a&lt;b" },
-        { VHC_SKIP, false, "<skipped message=\"a&lt;b" },
+    static const struct { enum vhc_verdict v; bool todo, strict; const char *want; } rows[] = {
+        { VHC_FAIL, false, false, "<failure message=\"a&lt;b&gt;&amp;c&quot;d&#39;e" },
+        { VHC_TIMEOUT, false, false, "<error message=" },
+        { VHC_CRASH, false, false, "type=\"crash\"" },
+        { VHC_BROKEN, false, false, "<error message=\"a&lt;b" },
+        { VHC_BROKEN, true, false, "type=\"broken\"" },   /* never an expected failure */
+        { VHC_FAIL, true, false, "<skipped message=\"expected failure: a&lt;b" },
+        { VHC_FAIL, true, false, "type=\"expected-failure\">" },
+        { VHC_SKIP, false, false, "<skipped message=\"a&lt;b" },
+        { VHC_SKIP, false, false, "type=\"skip\"/>" },
+        { VHC_PASS, true, false, "<system-out>listed as failing, yet passed" },
+        { VHC_PASS, true, true, "<failure message=\"listed as failing, yet passed" },
+        { VHC_PASS, true, true, "type=\"xpass\">" },
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         struct vhc_rrun run;
         one_run(&run, rows[i].v, rows[i].todo);
+        free(run.backend);
+        run.backend = strdup("LD_PRELOAD=x /usr/bin/dpdk-testpmd -l 0");
+        run.profile = strdup("qemu-8.2");
+        run.date = strdup("2025-06-01T12:00:00Z");
+        run.host = strdup("ci-7 (Linux 6.1.0 x86_64)");
+        run.strict = rows[i].strict ? strdup("yes") : NULL;
         char *x = written(vhc_junit_write, &run);
         ck_assert_msg(strstr(x, rows[i].want), "row %zu: no %s in\n%s", i, rows[i].want, x);
-        ck_assert(strstr(x, "<testcase classname=\"area\" name=\"rest/of&lt;id&gt;\" "
-                            "time=\"1.500\""));
+        /* the run and the area in the class name, dots of the profile as '_' */
+        ck_assert_msg(strstr(x, "<testcase classname=\"dpdk-testpmd.server.qemu-8_2.area\" "
+                                "name=\"rest/of&lt;id&gt;\" time=\"1.500\""), "%s", x);
         ck_assert(strstr(x, "<testsuite name=\"a&lt;b&gt;"));
+        ck_assert(strstr(x, "timestamp=\"2025-06-01T12:00:00\" hostname=\"ci-7\">"));
+        ck_assert(strstr(x, "<property name=\"profile\" value=\"qemu-8.2\"/>"));
+        ck_assert(strstr(x, "<property name=\"host\" value=\"ci-7 (Linux 6.1.0 x86_64)\"/>"));
+        /* a strict run's xpass is a failure in the counts too */
+        ck_assert(strstr(x, rows[i].strict || (rows[i].v == VHC_FAIL && !rows[i].todo)
+                            ? "failures=\"1\"" : "failures=\"0\""));
         ck_assert(!strchr(x, '\x01') && !strchr(x, '\x1b') && !strchr(x, '\x7f'));
         ck_assert(!strstr(x, "\xff") && !strstr(x, "<id>") && !strstr(x, "]]>"));
         free(x);
         vhc_rrun_free(&run);
     }
+}
+END_TEST
+
+/* --profile all: the case's @NAME moves from the name into the class */
+START_TEST(junit_profile_in_class)
+{
+    struct vhc_rrun run;
+    vhc_rrun_init(&run);
+    run.name = strdup("vhost-refnet client");
+    run.backend = strdup("vhost-refnet --socket {socket}");
+    run.mode = strdup("client");
+    run.profile = strdup("qemu-7.2 qemu-10.2");
+    vhc_rrun_add(&run, "rings/base@qemu-10.2@rep2");
+    vhc_rrun_add(&run, "rings/base@qemu-7.2");
+    char *x = written(vhc_junit_write, &run);
+    ck_assert_msg(strstr(x, "classname=\"vhost-refnet.client.qemu-10_2.rings\" name=\"base@rep2\""),
+                  "%s", x);
+    ck_assert(strstr(x, "classname=\"vhost-refnet.client.qemu-7_2.rings\" name=\"base\""));
+    free(x);
+    vhc_rrun_free(&run);
 }
 END_TEST
 
@@ -285,13 +340,33 @@ START_TEST(html_escapes_and_draws)
     char *h = written(vhc_html_write, &run);
     ck_assert(strstr(h, "<table id=\"matrix\">"));
     ck_assert(strstr(h, "<div class=\"m fb\">"));          /* F->B arrow */
-    ck_assert(strstr(h, "<div class=\"m bf\">"));          /* B->F arrow */
+    /* B->F arrow, the last message: the failure's (the message names none) */
+    ck_assert(strstr(h, "<div class=\"m bf off\" title=\"the message the failure is about\">"));
+    const char *mark = strstr(h, "class=\"off-mark\"");   /* one message marked */
+    ck_assert(mark && !strstr(mark + 1, "class=\"off-mark\""));
+    ck_assert(strstr(h, "<table id=\"runinfo\">"));
+    ck_assert(strstr(h, "<td class=\"mono\" data-field=\"mode\">server</td>"));
     ck_assert(strstr(h, "<b>SET_OWNER(3)</b> <i>&lt;x&gt;</i>"));
     ck_assert(strstr(h, "<div class=\"ev\">ev &quot;q&quot;</div>"));
     ck_assert(strstr(h, "href=\"#r0-c0\""));
     ck_assert(strstr(h, "id=\"r0-c0\""));
     ck_assert(!strstr(h, "<id>") && !strstr(h, "<x>") && !strchr(h, '\x01'));
     ck_assert(!strstr(h, "http://") && !strstr(h, "https://"));   /* nothing fetched */
+    free(h);
+    vhc_rrun_free(&run);
+}
+END_TEST
+
+/* The message the failure names is marked, not merely the last one. */
+START_TEST(html_marks_the_named_message)
+{
+    struct vhc_rrun run;
+    one_run(&run, VHC_TIMEOUT, false);
+    free(run.c[0].message);
+    run.c[0].message = strdup("no reply to SET_OWNER within 3000 ms");
+    char *h = written(vhc_html_write, &run);
+    ck_assert(strstr(h, "<div class=\"m fb off\""));
+    ck_assert(!strstr(h, "<div class=\"m bf off\""));
     free(h);
     vhc_rrun_free(&run);
 }
@@ -308,6 +383,8 @@ static Suite *suite(void)
     tcase_add_test(t, reader_tolerates_foreign_tap);
     tcase_add_test(t, reader_rejects_non_tap);
     tcase_add_test(t, junit_elements);
+    tcase_add_test(t, junit_profile_in_class);
+    tcase_add_test(t, html_marks_the_named_message);
     tcase_add_test(t, html_escapes_and_draws);
     suite_add_tcase(s, t);
     return s;

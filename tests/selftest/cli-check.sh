@@ -7,6 +7,29 @@ vc=$1 scenario=$2
 filter='negotiation/*'
 fail() { echo "FAIL: $*" >&2; exit 1; }
 verdicts() { grep -E '^(not )?ok ' "$1" | sed -E 's/ # .*//'; }
+# The shell fed through a FIFO, so a step can wait for what the shell said
+# (under load a fixed sleep is not enough): shell_start ARGS..., say LINE...,
+# seen ERE (up to 20 s), shell_end (the output in $out, the status in $rc).
+shell_start() {
+    sh_dir=$(mktemp -d); mkfifo "$sh_dir/in"
+    timeout 60 "$vc" shell "$@" < "$sh_dir/in" > "$sh_dir/out" 2>&1 &
+    sh_pid=$!
+    exec {sh_w}>"$sh_dir/in"
+}
+say() { printf '%s\n' "$@" >&"$sh_w"; }
+seen() {
+    for ((i = 0; i < 200; i++)); do
+        grep -qE "$1" "$sh_dir/out" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+shell_end() {
+    exec {sh_w}>&-
+    wait "$sh_pid"; rc=$?
+    out=$(cat "$sh_dir/out")
+    rm -rf "$sh_dir"
+}
 
 case $scenario in
 shell)
@@ -29,6 +52,52 @@ shell)
     out=$(printf 'qemu-init\nGET_QUEUE_NUM\n' | timeout 60 "$vc" shell 2>&1) || fail "clean session failed: $out"
     grep -qE 'F->B SET_BACKEND_REQ_FD' <<<"$out" || fail "qemu-init sent no SET_BACKEND_REQ_FD"
     grep -qE 'B->F GET_QUEUE_NUM\(17\)' <<<"$out" || fail "no GET_QUEUE_NUM reply"
+    # kill, the notice at once, restart, reconnect
+    shell_start
+    say qemu-init kill
+    seen '^\*\*\* the back end was killed by SIGKILL' || true   # checked below
+    say GET_FEATURES restart qemu-init reconnect GET_FEATURES 'kill TERM' quit
+    shell_end
+    echo "$out"
+    grep -qE '^back end \(pid [0-9]+\) was killed by SIGKILL$' <<<"$out" || fail "kill did not say so"
+    # told before the next command was read, not as 'Broken pipe' at it
+    # (a close, or a reset when the killed back end left our last message unread)
+    notice=$(grep -nE '^\*\*\* the (back end closed the connection|connection broke)' <<<"$out" |
+             head -1 | cut -d: -f1)
+    next=$(grep -n '^> GET_FEATURES' <<<"$out" | head -1 | cut -d: -f1)
+    [[ -n $notice && -n $next ]] && ((notice < next)) || fail "no notice before the next command"
+    grep -q '^\*\*\* the back end was killed by SIGKILL' <<<"$out" || fail "no notice of the exit"
+    grep -qE '^back end restarted \(pid [0-9]+; the last one was killed by SIGKILL\)' <<<"$out" ||
+        fail "restart did not say so"
+    [[ $(grep -c 'F->B SET_BACKEND_REQ_FD' <<<"$out") == 2 ]] || fail "qemu-init after restart"
+    after=$(sed -n '/^> reconnect/,$p' <<<"$out")
+    grep -q '^connected to ' <<<"$after" || fail "reconnect did not connect"
+    grep -qE '^[0-9]{4} B->F GET_FEATURES' <<<"$after" || fail "no reply after reconnect"
+    grep -qE '^back end \(pid [0-9]+\) exited with status 0$' <<<"$after" || fail "kill TERM"
+    ((rc == 1)) || fail "exit status $rc, want 1 (GET_FEATURES after kill failed)"
+    # a back end that closes by itself: told at once, with how it ended
+    shell_start --backend "socat UNIX-LISTEN:{socket} SYSTEM:'sleep 1'"
+    seen '^\*\*\* the back end exited' || true   # checked below
+    say quit
+    shell_end
+    echo "$out"
+    [[ $(sed -n '2,3p' <<<"$out") == "*** the back end closed the connection ('reconnect' or 'restart')"$'\n'"*** the back end exited with status 0 ('restart' starts it again)" ]] ||
+        fail "a close by the back end was not told before the next command"
+    # a back end not started here cannot be killed or restarted
+    t=$(mktemp -d)
+    "$(dirname "$vc")/../reference-backend/vhost-refnet" --socket "$t/s.sock" >/dev/null 2>&1 &
+    ref=$!
+    out=$(printf 'kill\nrestart\nGET_FEATURES\n' | timeout 60 "$vc" shell --socket "$t/s.sock" 2>&1)
+    rc=$?
+    kill "$ref"; wait "$ref" 2>/dev/null; rm -rf "$t"
+    grep -q '^kill: the back end was not started here (--socket)' <<<"$out" || fail "kill --socket: $out"
+    grep -q '^restart: the back end was not started here' <<<"$out" || fail "restart --socket"
+    grep -qE 'B->F GET_FEATURES' <<<"$out" || fail "the connection did not survive: $out"
+    ((rc == 1)) || fail "--socket kill/restart: exit $rc, want 1"
+    # on a terminal (libedit): the notice comes while the prompt waits
+    out=$( { sleep 1; echo kill; sleep 1.5; echo quit; } |
+           script -qec "'$vc' shell" /dev/null | tr -d '\r')
+    grep -q '^\*\*\* the back end closed the connection' <<<"$out" || fail "no notice on a terminal: $out"
     ;;
 features)
     out=$(timeout 60 "$vc" features --profile qemu-8.2) || fail "features failed"
@@ -89,6 +158,122 @@ help)
     grep -q 'negotiation/get-features' <<<"$out" || fail "no case id completion: $out"
     grep -qx 'shell' <<<"$out" || fail "no command completion: $out"
     grep -qx 'qemu-8.2' <<<"$out" || fail "no profile completion: $out"
+    ;;
+usage)
+    # --version: the project's version and a commit
+    v=$("$vc" --version) || fail "--version failed"
+    grep -qE '^vhost-conform [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]{7,}(-dirty)?|unknown)\)$' \
+        <<<"$v" || fail "--version printed '$v'"
+    # the body of section $1 of the page on stdin, without its trailing blank line
+    sect() { awk -v s="$1" '$0 == s { on = 1; next } /^[A-Z]/ { on = 0 } on' | sed '${/^$/d}'; }
+    src=$(dirname "$0")/../../scripts/vhost-conform.bash-completion
+    # every command has its page, and the overview names every command
+    cmds="list explain run shell features report replay record play trace-diff profiles help"
+    ov=$("$vc" help)
+    for c in $cmds; do
+        grep -qE "^  ([a-z, -]+ )?$c( |,|$)" <<<"$ov" || fail "the overview does not name $c"
+    done
+    for c in $cmds; do
+        page=$("$vc" help "$c") || fail "help $c failed"
+        [[ $("$vc" "$c" --help) == "$page" ]] || fail "$c --help differs from help $c"
+        # a bad option prints the page's SYNOPSIS and OPTIONS, line for line
+        u=$("$vc" "$c" --no-such-option 2>&1 >/dev/null); rc=$?
+        ((rc == 2)) || fail "$c --no-such-option exited $rc, want 2"
+        want=$(sect SYNOPSIS <<<"$page" | sed "s/^  //" | tr -s " \n" " ")
+        got=$(sed -n '/^usage: /,/^$/p' <<<"$u" | sed 's/^usage: //' | tr -s ' \n' ' ')
+        [[ $want == "$got" ]] || fail "$c: usage synopsis '$got', help's '$want'"
+        opts=$(sect OPTIONS <<<"$page")
+        [[ -z $opts || $u == *"$opts"* ]] || fail "$c: the usage's options are not help's:"$'\n'"$u"
+        # every option the page names is one the command takes
+        for o in $(grep -oE '^  --[a-z-]+' <<<"$opts"); do
+            e=$("$vc" "$c" "$o" x --no-such-option 2>&1 </dev/null)
+            grep -q "unrecognized option '$o'" <<<"$e" && fail "$c: help names $o, $c does not take it"
+        done
+        # the bash completion offers exactly the page's options
+        [[ $c == help ]] && continue
+        comp=$(bash -c "source '$src'; COMP_WORDS=(vhost-conform $c --); COMP_CWORD=2
+            _vhost_conform; printf '%s\n' \"\${COMPREPLY[@]}\"" | grep -- '^--' | sort -u)
+        # the options a line starts with ("  --tap FILE, --junit FILE  text"), not those
+        # its text mentions
+        doc=$( (grep -E '^  --' <<<"$opts" | sed -E 's/^  (([^ ]| [^ ])*).*/\1/' |
+                 grep -oE -- '--[a-z][a-z-]+'; echo --help) | sort -u)
+        [[ $comp == "$doc" ]] ||
+            fail "$c: completion offers $(tr '\n' ' ' <<<"$comp"); help names $(tr '\n' ' ' <<<"$doc")"
+    done
+    # the back-end options are one parser: the same refusal from every command
+    for c in run replay play shell features; do
+        e=$("$vc" "$c" --timeout-scale 0 x 2>&1 </dev/null); rc=$?
+        ((rc == 2)) || fail "$c --timeout-scale 0 exited $rc, want 2"
+        grep -q "^vhost-conform: --timeout-scale takes a number above 0, up to 1000, not '0'$" \
+            <<<"$e" || fail "$c --timeout-scale 0: $e"
+    done
+    for c in run replay play; do
+        e=$("$vc" "$c" --mode sideways x 2>&1 </dev/null)
+        grep -q "^vhost-conform: --mode takes server or client, not 'sideways'$" <<<"$e" ||
+            fail "$c --mode sideways: $e"
+    done
+    # and the scale applies: the shell's wait of 100 ms, times 3
+    out=$(echo quit | timeout 60 "$vc" shell --timeout 100 --timeout-scale 3 2>&1)
+    grep -q '^connected to .* (timeout 300 ms;' <<<"$out" || fail "shell --timeout-scale: $out"
+    "$vc" >/dev/null 2>&1; (($? == 2)) || fail "no command is not a usage error"
+    "$vc" list 'nosuch*' >/dev/null 2>&1; (($? == 2)) || fail "list with no match did not exit 2"
+    "$vc" run --filter 'nosuch*' --list-only >/dev/null 2>&1; (($? == 2)) || fail "run --filter nomatch"
+    "$vc" list 'negotiation/*' >/dev/null || fail "list with matches failed"
+    # exit statuses are documented, 130 (SIGINT) among them
+    grep -qE '^  128\+N .*130 SIGINT' <<<"$("$vc" help run)" || fail "help run does not document 130"
+    grep -qE '^  130, 143 ' <<<"$("$vc" help)" || fail "the overview does not document 130/143"
+    # man pages: one per command, from the same text, clean roff, whatis lines
+    t=$(mktemp -d)
+    "$vc" help --man-dir "$t" || fail "help --man-dir failed"
+    for c in '' $cmds; do
+        f=$t/vhost-conform${c:+-$c}.1
+        [[ -s $f ]] || fail "no man page $f"
+        w=$(LC_ALL=C groff -man -Tascii -ww -z "$f" 2>&1); [[ -z $w ]] || fail "$f: groff: $w"
+        lexgrog "$f" | grep -q "vhost-conform${c:+-$c} - " || fail "$f: no whatis line"
+        body=$(LC_ALL=C MANWIDTH=200 man -l "$f" 2>/dev/null | col -bx)
+        page=$("$vc" help $c)
+        for s in DESCRIPTION COMMANDS OPTIONS 'EXIT STATUS'; do
+            while IFS= read -r line; do
+                [[ -z $line ]] && continue
+                grep -qF -- "${line#  }" <<<"$body" || fail "$f lacks '$line' of the help text"
+            done < <(sect "$s" <<<"$page")
+        done
+    done
+    rm -rf "$t"
+    ;;
+ids)
+    # every case id is written out whole in one case file: grep finds its line
+    cases=$(dirname "$0")/../../cases
+    n=0
+    while read -r id _; do
+        hits=$(grep -rnF "\"$id\"" "$cases"/*.c | wc -l)
+        ((hits == 1)) || fail "case id $id is in the case files $hits times, want once (literal)"
+        n=$((n + 1))
+    done < <("$vc" list)
+    ((n > 100)) || fail "only $n cases listed"
+    ;;
+progress)
+    # stderr a terminal, stdout a file (run > out.tap): a line per case on stderr
+    t=$(mktemp -d)
+    out=$(script -qec "'$vc' run --filter '$filter' > '$t/out.tap'" /dev/null | tr -d '\r')
+    n=$(grep -cE '^(not )?ok ' "$t/out.tap")
+    ((n > 1)) || fail "too few cases ($n)"
+    [[ $(grep -cE '^\[[0-9]+/'"$n"'\] negotiation/[^ ]+ \.\.\. [a-z]+' <<<"$out") == "$n" ]] ||
+        fail "not one progress line per case on the terminal: $out"
+    grep -q '^\[' "$t/out.tap" && fail "progress went into the TAP"
+    # both on one terminal: the TAP lines are the progress, each case shown once
+    out=$(script -qec "'$vc' run --filter '$filter'" /dev/null | tr -d '\r')
+    [[ $(grep -c 'negotiation/get-features-reply' <<<"$out") == 1 ]] ||
+        fail "a case printed twice on one terminal: $out"
+    # not a terminal (CI): compact periodic lines, then one at the end
+    VHC_PROGRESS_INTERVAL=0 "$vc" run --filter "$filter" 2>"$t/err" >/dev/null
+    [[ $(grep -cE '^vhost-conform: [0-9]+/'"$n"' cases, [0-9.ms]+: pass [0-9]+, fail [0-9]+, .*; last ' "$t/err") == $((n - 1)) ]] ||
+        fail "periodic lines: $(cat "$t/err")"
+    grep -qE "^vhost-conform: done, $n/$n cases in " "$t/err" || fail "no last line: $(cat "$t/err")"
+    grep -q '^\[' "$t/err" && fail "per-case lines in a CI log"
+    "$vc" run --filter "$filter" 2>"$t/err" >/dev/null   # 30 s apart: only the last
+    [[ $(wc -l < "$t/err") == 1 ]] || fail "default interval printed: $(cat "$t/err")"
+    rm -rf "$t"
     ;;
 play)
     list=$("$vc" play --list) || fail "play --list failed"

@@ -177,6 +177,31 @@ START_TEST(transcript_wraps)
 }
 END_TEST
 
+/* A line longer than MFE_LINE keeps what fits and says how much is cut;
+ * one that fits exactly has no mark. */
+START_TEST(transcript_marks_cut_lines)
+{
+    struct mfe f;
+    mfe_init(&f, 100);
+    char big[1000];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    mfe_note(&f, "%s", big);                         /* "# " + 999 bytes */
+    const char *l = f.transcript[0];
+    ck_assert_uint_eq(strlen(l), MFE_LINE - 1);
+    const char *mark = strstr(l, " ...[");
+    ck_assert_ptr_nonnull(mark);
+    size_t kept = (size_t)(mark - l), cut = 0;
+    ck_assert_int_eq(sscanf(mark, " ...[%zu bytes cut]", &cut), 1);
+    ck_assert_uint_eq(kept + cut, 2 + sizeof big - 1);   /* nothing lost unsaid */
+    ck_assert_str_eq(l + strlen(l) - 11, " bytes cut]");
+    big[MFE_LINE - 1 - 2] = '\0';                    /* exactly fits */
+    mfe_note(&f, "%s", big);
+    ck_assert_uint_eq(strlen(f.transcript[1]), MFE_LINE - 1);
+    ck_assert_ptr_null(strstr(f.transcript[1], "cut]"));
+}
+END_TEST
+
 /* ---- connection ---- */
 
 static long ms_since(const struct timespec *t0)
@@ -438,6 +463,7 @@ static Suite *mfe_suite(void)
     suite_add_tcase(s, mem);
     TCase *conn = tcase_create("connection");
     tcase_add_test(conn, transcript_wraps);
+    tcase_add_test(conn, transcript_marks_cut_lines);
     tcase_add_test(conn, connect_listen_accept);
     tcase_add_test(conn, raw_transcript);
     tcase_add_loop_test(conn, reply_checks, 0, sizeof bad_replies / sizeof bad_replies[0]);
