@@ -22,10 +22,11 @@
 #define F_IOMMU      BIT(MFE_F_IOMMU_PLATFORM)
 #define W_RX         (1ull << 40)              /* IOVA window of the RX pool */
 #define W_TX         ((1ull << 40) + (1ull << 32))
-#define CAP          4096u
+#define CAP          8192u
 #define CANARY       0xc5u
 #define SERVE_MS     vhc_ms(2000)
 #define QUIET_MS     200
+#define MAX_ACROSS   1024u     /* frames a back end may drop across its misses */
 #define RULE_IOMMU   "vhost-user.rst \"IOMMU support\": with VIRTIO_F_IOMMU_PLATFORM the " \
     "addresses the driver gives are IOVAs, translated through the device IOTLB the " \
     "front end fills with VHOST_USER_IOTLB_MSG (UPDATE)"
@@ -117,15 +118,23 @@ static void pump(struct vhc_ctx *ctx, struct dp *d, uint32_t total, uint32_t los
                dp_summary(d, sum, sizeof sum), d->first_bad[0] ? "; " : "", d->first_bad);
 }
 
-/* Traffic across a MISS: a back end may drop the frames it could not
- * translate yet (an RX buffer it could not write is like none posted),
- * at most a ring's worth; nothing may come back wrong.  Returns the
- * frames lost, which the traffic after it may not add to. */
+/* Traffic across a MISS: a back end may drop the frames it cannot
+ * translate yet (an RX buffer it cannot write yet is like none posted), so
+ * frames go in batches until at least `total` were sent and some came back
+ * after the misses, for at most MAX_ACROSS more; nothing may come back
+ * wrong.  Returns the frames lost, which the traffic after it may not add
+ * to. */
 static uint32_t pump_across(struct vhc_ctx *ctx, struct dp *d, uint32_t total,
                             const char *rule, const char *when)
 {
-    pump(ctx, d, total, DP_RING, rule, when);
-    dp_drain(d, DP_SETTLE_MS, true);
+    uint32_t got0 = d->st[0].got, n = d->st[0].sent;
+    do {
+        n += DP_BATCH;
+        VHC_ASSERT(ctx, n <= total + MAX_ACROSS, rule, "%s: no frame came back in %u sent "
+                   "while the back end's misses were served", when, n - DP_BATCH);
+        pump(ctx, d, n, n, rule, when);
+        dp_drain(d, DP_SETTLE_MS, true);
+    } while (n < total || d->st[0].got == got0);
     uint32_t lost = dp_lost(d);
     mfe_note(&ctx->fe, "%s: %u frames dropped while translations were missing", when, lost);
     return lost;
@@ -149,7 +158,8 @@ static void traffic_body(struct vhc_ctx *ctx)
     struct dp *d = start(ctx);
     const struct it_variant *iv = variant(ctx);
     uint32_t lost = iv->premap ? 0 : pump_across(ctx, d, 300, RULE_MISS, "300 frames, misses");
-    pump(ctx, d, 1000, lost, iv->premap ? RULE_IOMMU : RULE_MISS, "1000 frames through IOVAs");
+    pump(ctx, d, d->st[0].sent + (iv->premap ? 1000 : 700), lost,
+         iv->premap ? RULE_IOMMU : RULE_MISS, "frames through IOVAs");
     if (!iv->premap)
         VHC_ASSERT(ctx, tlb.misses > 0, "iotlb.miss", "no UPDATE was sent, yet the back end "
                    "moved frames without one MISS: it does not translate IOVAs");
@@ -170,7 +180,7 @@ static void miss_body(struct vhc_ctx *ctx)
     struct dp *d = start(ctx);
     unsigned before = tlb.misses;
     uint32_t lost = pump_across(ctx, d, 300, RULE_MISS, "frames into unannounced IOVA windows");
-    pump(ctx, d, 800, lost, RULE_MISS, "after the windows were served");
+    pump(ctx, d, d->st[0].sent + 500, lost, RULE_MISS, "after the windows were served");
     VHC_ASSERT(ctx, tlb.misses > before, "iotlb.miss", "the windows were never UPDATEd, yet "
                "no MISS came: the back end does not translate descriptor addresses as IOVAs");
     const struct mfe_iotlb_map *rx = mfe_iotlb_lookup(&tlb, W_RX);
@@ -206,7 +216,7 @@ static void inflight_body(struct vhc_ctx *ctx)
     p->hva = bh;
     uint32_t lost = pump_across(ctx, d, 600, RULE_INVAL, "after the INVALIDATE's ack (a frame "
                                 "read from the old pages after it arrives as canary bytes)");
-    pump(ctx, d, 1000, lost, RULE_INVAL, "after the new mapping was served");
+    pump(ctx, d, d->st[0].sent + 400, lost, RULE_INVAL, "after the new mapping was served");
     VHC_ASSERT(ctx, tlb.misses > before, RULE_INVAL, "the TX window's entry was invalidated "
                "but no MISS came for it: the back end still translates through it");
     dp_destroy(d);
@@ -233,7 +243,7 @@ static void remap_body(struct vhc_ctx *ctx)
                "remap failed");
     p->hva = bh;
     uint32_t lost = pump_across(ctx, d, 900, RULE_INVAL, "after the RX window moved");
-    pump(ctx, d, 1300, lost, RULE_INVAL, "after the new mapping was served");
+    pump(ctx, d, d->st[0].sent + 400, lost, RULE_INVAL, "after the new mapping was served");
     uint64_t at = 0;
     VHC_ASSERT(ctx, all_canary(old, len, &at), RULE_INVAL, "the back end wrote the RX "
                "window's old pages after the INVALIDATE's ack (byte 0x%llx of the old area)",
@@ -369,8 +379,10 @@ static void nested_body(struct vhc_ctx *ctx)
     VHC_ASSERT(ctx, tlb.need_reply == tlb.replied, "frontend.iotlb", "a NEED_REPLY went "
                "unanswered");
     /* frames the back end gave up on meanwhile may be lost; then traffic flows */
-    uint32_t lost = pump_across(ctx, d, 200, "backend_req.need_reply", "after the nested request");
-    pump(ctx, d, 600, lost, "backend_req.need_reply", "traffic after the nested request");
+    uint32_t lost = pump_across(ctx, d, 200, "backend_req.need_reply",
+                                "after the nested request");
+    pump(ctx, d, d->st[0].sent + 400, lost, "backend_req.need_reply",
+         "traffic after the nested request");
     dp_destroy(d);
 }
 
