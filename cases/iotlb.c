@@ -167,6 +167,11 @@ static void traffic_body(struct vhc_ctx *ctx)
         VHC_ASSERT(ctx, tlb.misses_unmapped == 0, "iotlb.miss", "%u MISSes for unmapped "
                    "IOVAs (last 0x%llx): the back end asks for addresses the driver never gave",
                    tlb.misses_unmapped, (unsigned long long)tlb.last_miss.iova);
+    if (iv->premap && iv->windows)
+        VHC_ASSERT(ctx, tlb.misses_denied == 0, "iotlb.miss.perm", "%u MISSes asked for more "
+                   "access than the buffer needs (last: IOVA 0x%llx perm %u; the TX window is "
+                   "read-only, the device only reads TX buffers)", tlb.misses_denied,
+                   (unsigned long long)tlb.last_denied.iova, tlb.last_denied.perm);
     mfe_note(&ctx->fe, "iotlb: %u misses, %u updates, %u nacks", tlb.misses, tlb.updates,
              tlb.nacks);
     VHC_ASSERT(ctx, tlb.nacks == 0, "iotlb.ack", "%u UPDATEs nacked", tlb.nacks);

@@ -181,9 +181,14 @@ static int serve_miss(struct mfe_iotlb *t, const struct vhu_iotlb *miss)
 {
     const struct mfe_iotlb_map *e = mfe_iotlb_lookup(t, miss->iova);
     if (!e || (e->perm & miss->perm) != miss->perm) {
-        t->misses_unmapped++;
-        mfe_note(t->f, "IOTLB miss 0x%llx perm %u: not mapped so, no update",
-                 (unsigned long long)miss->iova, miss->perm);
+        if (e) {
+            t->misses_denied++;
+            t->last_denied = *miss;
+        } else {
+            t->misses_unmapped++;
+        }
+        mfe_note(t->f, "IOTLB miss 0x%llx perm %u: %s, no update", (unsigned long long)miss->iova,
+                 miss->perm, e ? "mapped with less permission" : "not mapped");
         return -1;
     }
     uint64_t iova = e->iova, size = e->size;

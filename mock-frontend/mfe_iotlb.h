@@ -62,7 +62,10 @@ struct mfe_iotlb {
     unsigned depth;             /* > 0 while an UPDATE of ours is in flight */
     /* what happened, for the cases */
     unsigned misses;            /* MISSes received */
-    unsigned misses_unmapped;   /* of which nothing was mapped (no UPDATE) */
+    unsigned misses_unmapped;   /* of which nothing was mapped there (no UPDATE) */
+    unsigned misses_denied;     /* of which it was mapped with less permission than
+                                   asked for (no UPDATE: QEMU's lookup fails too) */
+    struct vhu_iotlb last_denied;
     unsigned need_reply;        /* back-end requests with NEED_REPLY */
     unsigned replied;           /* replies we sent on the back-end channel */
     unsigned updates, invalidates;  /* IOTLB_MSGs we sent */
