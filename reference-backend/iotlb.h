@@ -16,9 +16,9 @@
  * or written (an RX buffer behind a read-only entry is never written).
  *
  * Threads: workers look entries up under the mutex; the control thread
- * adds entries under it too.  An UPDATE that overlaps nothing is added
- * before the workers are parked, so a worker waiting for its miss is woken
- * at once.  Entries are removed only while every worker is parked
+ * adds entries under it too.  An UPDATE that overlaps nothing (or repeats
+ * an entry as it is) is taken before the workers are parked, so a worker
+ * waiting for its miss is woken at once.  Entries are removed only while every worker is parked
  * (INVALIDATE, an overlapping UPDATE, a new memory table), so a pointer a
  * worker took stays valid until it parks: the INVALIDATE's reply goes out
  * after the last worker that could use the old entry has parked.
@@ -79,7 +79,8 @@ void *ref_iotlb_span(struct ref_iotlb *t, uint64_t iova, uint64_t len, uint8_t p
 void ref_iotlb_ask(struct ref_iotlb *t, uint64_t iova, uint8_t perm);
 /* IOMMU_PLATFORM negotiated: the session translates through s->tlb. */
 bool ref_iotlb_on(const struct ref_session *s);
-/* Before a request is handled: an UPDATE overlapping nothing is added now
+/* Before a request is handled: an UPDATE overlapping nothing (or a repeat)
+ * is taken now
  * (waiting workers wake).  true: that was all of it (no ring waits for a
  * translation), the ack is 0 and no worker need park; false: the workers
  * will be parked, so every wait ends and no new one starts until

@@ -66,6 +66,19 @@ static bool any_overlap(const struct ref_iotlb *t, uint64_t iova, uint64_t last)
     return false;
 }
 
+/* An UPDATE the cache already holds: inside one entry, the same mapping and
+ * permission (QEMU answers every MISS, so repeats are common). */
+static bool held(const struct ref_iotlb *t, const struct ref_iotlb_ent *in)
+{
+    for (unsigned i = 0; i < t->n; i++) {
+        const struct ref_iotlb_ent *e = &t->e[i];
+        uint64_t off = in->iova - e->iova;
+        if (in->iova >= e->iova && off < e->size && in->size - 1 <= e->size - 1 - off)
+            return e->perm == in->perm && e->host + off == in->host;
+    }
+    return false;
+}
+
 /* Insert sorted (no overlap); false when full. */
 static bool insert(struct ref_iotlb *t, const struct ref_iotlb_ent *in)
 {
@@ -107,9 +120,9 @@ bool ref_iotlb_before(struct ref_session *s, const struct vhu_msg *m)
     pthread_mutex_lock(&t->mu);
     struct ref_iotlb_ent e;
     if (ref_iotlb_on(s) && m->hdr.request == VHU_REQ_IOTLB_MSG &&
-        m->u.iotlb.type == REF_IOTLB_UPDATE && !check_update(s, &m->u.iotlb, &e) &&
-        !any_overlap(t, e.iova, e.iova + (e.size - 1)))
-        s->tlb_added = insert(t, &e);
+        m->u.iotlb.type == REF_IOTLB_UPDATE && !check_update(s, &m->u.iotlb, &e))
+        s->tlb_added = held(t, &e) ||       /* a repeat: nothing to change */
+                       (!any_overlap(t, e.iova, e.iova + (e.size - 1)) && insert(t, &e));
     bool done = s->tlb_added && !rings_wait(s);
     if (!done) {                /* a park follows: waits end, none starts */
         t->abort_gen++;
@@ -223,8 +236,16 @@ void ref_iotlb_after(struct ref_session *s, const struct vhu_msg *m)
     s->tlb->parking = false;
     s->tlb->need_reply = ref_has_pf(s, VHU_PF_REPLY_ACK);
     pthread_mutex_unlock(&s->tlb->mu);
-    if (!on)
+    if (!on) {                  /* IOMMU_PLATFORM off again: rings translate as usual */
+        for (unsigned i = 0; i < REF_MAX_RINGS; i++) {
+            struct ref_vring *v = &s->rings[i];
+            if (v->tlb_wait) {
+                v->tlb_wait = false;
+                ref_vring_retranslate(s, v);
+            }
+        }
         return;
+    }
     if (mem_request(m->hdr.request))
         resolve_again(s);
     /* the rings follow the IOTLB: after an IOTLB_MSG or a memory change a
