@@ -80,8 +80,7 @@ void ref_iotlb_ask(struct ref_iotlb *t, uint64_t iova, uint8_t perm);
 /* IOMMU_PLATFORM negotiated: the session translates through s->tlb. */
 bool ref_iotlb_on(const struct ref_session *s);
 /* Before a request is handled: an UPDATE overlapping nothing (or a repeat)
- * is taken now
- * (waiting workers wake).  true: that was all of it (no ring waits for a
+ * is taken now (waiting workers wake).  true: that was all of it (no ring waits for a
  * translation), the ack is 0 and no worker need park; false: the workers
  * will be parked, so every wait ends and no new one starts until
  * ref_iotlb_after. */
