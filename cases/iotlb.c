@@ -219,11 +219,12 @@ static void inflight_body(struct vhc_ctx *ctx)
     VHC_ASSERT(ctx, mfe_iotlb_map(&tlb, W_TX, len, b, MFE_PERM_RO) == 0, "frontend.iotlb",
                "remap failed");
     p->hva = bh;
-    uint32_t lost = pump_across(ctx, d, 600, "iotlb.invalidate", "after the INVALIDATE's ack (a frame "
-                                "read from the old pages after it arrives as canary bytes)");
+    uint32_t lost = pump_across(ctx, d, 600, "iotlb.invalidate",
+                                "after the INVALIDATE's ack (a frame read from the old "
+                                "pages after it arrives as canary bytes)");
     pump(ctx, d, d->st[0].sent + 400, lost, "iotlb.invalidate", "after the new mapping was served");
-    VHC_ASSERT(ctx, tlb.misses > before, "iotlb.invalidate", "the TX window's entry was invalidated "
-               "but no MISS came for it: the back end still translates through it");
+    VHC_ASSERT(ctx, tlb.misses > before, "iotlb.invalidate", "the TX window's entry was "
+               "invalidated but no MISS came for it: the back end still translates through it");
     dp_destroy(d);
 }
 
@@ -411,7 +412,8 @@ static const struct it_variant v_ro = { .premap = true, .windows = true,
 
 const struct vhc_case vhc_cases_iotlb[] = {
     IT("ring-miss", v_miss_split, traffic_body, RULE_MISS,
-       "start with IOMMU_PLATFORM and no UPDATE; serve the MISSes; 1000 frames back",
+       "start with IOMMU_PLATFORM and no UPDATE; serve the MISSes; frames in batches until "
+       "they come back (at most 1024 dropped across the misses), then 700 more, none lost",
        "split: nothing announced, rings and buffers translated through served MISSes"),
     IT("ring-miss-packed", v_miss_packed, traffic_body, RULE_MISS,
        "as ring-miss, packed ring (its descriptor ring needs RW)",
@@ -423,19 +425,22 @@ const struct vhc_case vhc_cases_iotlb[] = {
        "as update-traffic, packed ring", "packed: translation through UPDATEs with traffic"),
     IT("miss-update-resume", v_rings_split, miss_body, RULE_MISS,
        "UPDATE the rings only; frames into the IOVA windows; a MISS for them; served; "
-       "300 frames back", "split: a MISS, its UPDATE, and the ring resumes"),
+       "frames come back (drops only across the misses), then 500 more, none lost",
+       "split: a MISS, its UPDATE, and the ring resumes"),
     IT("miss-update-resume-packed", v_rings_packed, miss_body, RULE_MISS,
        "as miss-update-resume, packed ring", "packed: a MISS, its UPDATE, the ring resumes"),
     IT("invalidate-inflight", v_upd_split, inflight_body, RULE_INVAL,
        "200 frames; post 32 TX frames and INVALIDATE their window at once; after the ack "
-       "the old pages are canaries and the window maps a copy; 600 frames back intact and "
-       "a new MISS came", "split: invalidation during traffic, no read after the ack"),
+       "the old pages are canaries and the window maps a copy; every frame back intact "
+       "(drops only across the new MISS), 400 more none lost, and a new MISS came",
+       "split: invalidation during traffic, no read after the ack"),
     IT("invalidate-inflight-packed", v_upd_packed, inflight_body, RULE_INVAL,
        "as invalidate-inflight, packed ring",
        "packed: invalidation during traffic, no read after the ack"),
     IT("invalidate-remap-rx", v_upd_split, remap_body, RULE_INVAL,
        "300 frames, RX buffers posted; INVALIDATE the RX window (ack); old pages canaries; "
-       "window mapped elsewhere; 600 more frames intact; the old pages unchanged",
+       "window mapped elsewhere; frames intact (drops only across the new MISS), 400 more "
+       "none lost; the old pages unchanged",
        "a changed RX mapping: no write through the old entry after the ack"),
     IT("readonly-rx", v_ro, readonly_body, "vhost-user.rst \"IOMMU support\", struct "
        "vhost_iotlb_msg perm: a VHOST_ACCESS_RO entry grants no write; the device must "
@@ -461,7 +466,8 @@ const struct vhc_case vhc_cases_iotlb[] = {
        "7.2 answers the back-end channel while it waits for a reply (vhost_user_read's "
        "nested loop), so neither side may wait on the other for ever",
        "a frame into an unannounced window; once the back end's MISS is pending, "
-       "GET_FEATURES with NEED_REPLY: answered (the MISS served meanwhile); 200 frames back",
+       "GET_FEATURES with NEED_REPLY: answered (the MISS served meanwhile); traffic flows "
+       "again, then 400 more frames none lost",
        "no deadlock when the back end asks while the front end waits for a reply"),
 };
 const size_t vhc_cases_iotlb_n = ARRAY_LEN(vhc_cases_iotlb);
