@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "datapath_traffic.h"
+#include "mfe_iotlb.h"
 
 #define FRAME_HDR   26u        /* Ethernet header + magic, seq, pair, len */
 #define ETH_MIN     60u
@@ -27,6 +28,7 @@ uint64_t dp_features(const struct vhc_ctx *ctx, const struct dp_variant *v)
         {MFE_F_INDIRECT_DESC, offsetof(struct dp_variant, indirect)},
         {MFE_NET_F_MRG_RXBUF, offsetof(struct dp_variant, mrg)},
         {MFE_F_EVENT_IDX, offsetof(struct dp_variant, event_idx)},
+        {VHU_F_IOMMU_PLATFORM, offsetof(struct dp_variant, iommu)},
     };
     uint64_t offered = ctx->fe.features;
     uint64_t f = offered & (MFE_QEMU72_NET_GUEST_FEATURES | BIT(VHU_F_PROTOCOL_FEATURES));
@@ -318,7 +320,7 @@ static unsigned reclaim(struct dp *d, unsigned p)
 
 bool dp_wait(struct dp *d, int ms)
 {
-    struct pollfd fds[2 * DP_MAX_PAIRS];
+    struct pollfd fds[2 * DP_MAX_PAIRS + 1];
     bool waiting = false;
     for (unsigned p = 0; p < d->pairs; p++) {
         waiting |= mfe_ring_enable_cb(&d->net[p].rx);
@@ -326,7 +328,13 @@ bool dp_wait(struct dp *d, int ms)
         fds[2 * p] = (struct pollfd){.fd = d->net[p].rx_call, .events = POLLIN};
         fds[2 * p + 1] = (struct pollfd){.fd = d->net[p].tx_call, .events = POLLIN};
     }
-    int n = waiting ? 1 : poll(fds, 2 * d->pairs, ms);
+    struct mfe *f = &d->ctx->fe;
+    unsigned nfds = 2 * d->pairs;
+    if (f->iotlb && f->backend_req >= 0)     /* a vIOMMU answers MISSes meanwhile */
+        fds[nfds++] = (struct pollfd){.fd = f->backend_req, .events = POLLIN};
+    int n = waiting ? 1 : poll(fds, nfds, ms);
+    if (n > 0 && nfds > 2 * d->pairs && (fds[nfds - 1].revents & POLLIN))
+        (void)mfe_iotlb_serve(f->iotlb, 0, 0);
     for (unsigned p = 0; p < d->pairs; p++) {
         mfe_ring_disable_cb(&d->net[p].rx);
         mfe_ring_disable_cb(&d->net[p].tx);

@@ -36,6 +36,8 @@ struct dp_variant {
     bool event_idx;          /* EVENT_IDX negotiated */
     bool split_hdr;          /* TX header and frame in two descriptors */
     uint32_t max_len;        /* largest frame: 1518, or 9000 (with mrg) */
+    bool iommu;              /* IOMMU_PLATFORM negotiated: addresses are IOVAs, and
+                                dp_wait answers the back-end channel (mfe_iotlb.h) */
 };
 
 /* What one pair's TX queue sent and what came back of it. */

@@ -71,6 +71,7 @@ struct mfe_vq {
 };
 
 struct mfe_fault;
+struct mfe_iotlb;
 
 struct mfe {
     enum mfe_role role;
@@ -107,6 +108,9 @@ struct mfe {
     unsigned nadded[MFE_MAX_VDEV];
 
     int backend_req;            /* our end of SET_BACKEND_REQ_FD's socketpair */
+    /* the vIOMMU (mfe_iotlb.h), or NULL: with one, every wait for a reply also
+     * answers the back-end channel, and ring addresses become IOVAs */
+    struct mfe_iotlb *iotlb;
     struct mfe_mem mem;
     struct mfe_vq vq[MFE_MAX_VQ];
 

@@ -2,6 +2,7 @@
  * checking, and the transcript. */
 #include "mfe.h"
 #include "mfe_fault.h"
+#include "mfe_iotlb.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -301,9 +302,12 @@ int mfe_send(struct mfe *f, const struct vhu_msg *m)
     return 0;
 }
 
+static void wait_serving(struct mfe *f);
+
 int mfe_recv(struct mfe *f, struct vhu_msg *m)
 {
     const char *rule = NULL;
+    wait_serving(f);
     int rc = vhu_recv(f->sock, m, f->timeout_ms, &rule);
     if (rc < 0) {
         mfe_note(f, "receive: %s%s%s", vhu_io_strerror(rc), rule ? " " : "", rule ? rule : "");
@@ -377,6 +381,29 @@ static void clear_msg(struct vhu_msg *m)
     m->nfds = 0;
 }
 
+/* With a vIOMMU: until the socket is readable (or timeout_ms), answer the
+ * back-end channel (mfe_iotlb.h: nested requests). */
+static void wait_serving(struct mfe *f)
+{
+    if (!f->iotlb || f->backend_req < 0)
+        return;
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        struct pollfd p[2] = { { .fd = f->sock, .events = POLLIN },
+                               { .fd = f->backend_req, .events = POLLIN } };
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long left = f->timeout_ms - ((now.tv_sec - t0.tv_sec) * 1000LL +
+                                          (now.tv_nsec - t0.tv_nsec) / 1000000);
+        if (left <= 0 || poll(p, 2, (int)left) <= 0 || p[0].revents)
+            return;
+        if (p[1].revents & POLLIN)
+            mfe_iotlb_nested(f->iotlb);
+        else
+            return;             /* the channel hung up: vhu_recv reports the rest */
+    }
+}
+
 int mfe_request(struct mfe *f, const struct vhu_msg *m, struct vhu_msg *reply)
 {
     struct vhu_msg local;
@@ -396,6 +423,8 @@ int mfe_request(struct mfe *f, const struct vhu_msg *m, struct vhu_msg *reply)
     rc = check_reply(f, m, r);
     if (!reply)
         vhu_msg_close_fds(r);
+    if (f->iotlb)
+        mfe_iotlb_flush(f->iotlb);   /* MISSes read while we waited */
     return rc;
 }
 

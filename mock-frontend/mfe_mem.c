@@ -1,6 +1,7 @@
 /* Guest memory (memfd regions laid out like QEMU's) and the control-side
  * layout of split rings in it. */
 #include "mfe.h"
+#include "mfe_iotlb.h"
 
 #include <string.h>
 #include <sys/eventfd.h>
@@ -229,8 +230,14 @@ void mfe_vq_addr(const struct mfe *f, unsigned idx, struct vhu_vring_addr *a)
     memset(a, 0, sizeof *a);
     a->index = idx;
     a->flags = 0;
-    a->desc = mfe_uaddr(&f->mem, vq->desc_gpa);
-    a->avail = mfe_uaddr(&f->mem, vq->avail_gpa);
-    a->used = mfe_uaddr(&f->mem, vq->used_gpa);
+    if (mfe_iotlb_active(f)) {     /* behind a vIOMMU the rings are IOVAs (mfe_iotlb.h) */
+        a->desc = mfe_iotlb_iova(f->iotlb, vq->desc_gpa);
+        a->avail = mfe_iotlb_iova(f->iotlb, vq->avail_gpa);
+        a->used = mfe_iotlb_iova(f->iotlb, vq->used_gpa);
+    } else {
+        a->desc = mfe_uaddr(&f->mem, vq->desc_gpa);
+        a->avail = mfe_uaddr(&f->mem, vq->avail_gpa);
+        a->used = mfe_uaddr(&f->mem, vq->used_gpa);
+    }
     a->log = vq->used_gpa; /* QEMU fills the log address even with logging off */
 }

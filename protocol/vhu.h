@@ -37,6 +37,7 @@
 #define VHU_F_LOG_ALL            26
 #define VHU_F_PROTOCOL_FEATURES  30
 #define VHU_F_VERSION_1          32
+#define VHU_F_IOMMU_PLATFORM     33
 #define VHU_F_RING_PACKED        34
 
 /* protocol feature bits (VHOST_USER_PROTOCOL_F_*) */

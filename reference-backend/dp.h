@@ -62,6 +62,7 @@ struct ref_iov {
 struct ref_iovs {
     struct ref_iov v[REF_IOV_POOL];
     unsigned n;
+    bool write;         /* the device writes these buffers (RX): the IOTLB's permission */
 };
 
 struct ref_elem {
@@ -132,9 +133,13 @@ static inline void ref_count(_Atomic uint64_t *c, uint64_t n)
  * ref_xlate_slow(). */
 int ref_xlate_slow(const struct ref_mem *m, unsigned *hint, uint64_t gpa, uint32_t len,
                    struct ref_iovs *io);
+int ref_iotlb_xlate(struct ref_iotlb *t, unsigned *hint, uint64_t iova, uint32_t len,
+                    bool write, struct ref_iovs *io);
 static inline int ref_xlate(const struct ref_mem *m, unsigned *hint, uint64_t gpa,
                             uint32_t len, struct ref_iovs *io)
 {
+    if (m->tlb)                                     /* IOMMU_PLATFORM: IOVAs (iotlb.h) */
+        return ref_iotlb_xlate(m->tlb, hint, gpa, len, io->write, io);
     const struct ref_region *r = &m->r[*hint];      /* hint < REF_MAX_MEM_SLOTS */
     uint64_t off = gpa - r->gpa;                    /* huge when gpa < r->gpa */
     if (*hint < m->n && off < r->size && (uint64_t)len - 1 < r->size - off &&

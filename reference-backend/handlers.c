@@ -30,6 +30,7 @@ const struct ref_handler_row ref_handlers[VHU_REQ_MAX] = {
     [VHU_REQ_SET_VRING_ENABLE]      = H(set_vring_enable, false),
     [VHU_REQ_SEND_RARP]             = H(send_rarp, false),
     [VHU_REQ_SET_BACKEND_REQ_FD]    = H(set_backend_req_fd, true),
+    [VHU_REQ_IOTLB_MSG]             = H(iotlb_msg, false),
     [VHU_REQ_GET_CONFIG]            = H(get_config, true),
     [VHU_REQ_SET_CONFIG]            = H(set_config, false),
     [VHU_REQ_RESET_DEVICE]          = H(reset_device, false),

@@ -37,6 +37,7 @@ REF_HANDLER(rem_mem_reg);
 
 REF_HANDLER(set_log_base);     /* dirty_log.c */
 REF_HANDLER(send_rarp);        /* rarp.c */
+REF_HANDLER(iotlb_msg);       /* iotlb_handlers.c */
 REF_HANDLER(get_config);       /* config.c */
 REF_HANDLER(set_config);
 

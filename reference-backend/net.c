@@ -11,6 +11,8 @@ void ref_net_setup(struct ref_net *n, const struct ref_session *s)
     n->mrg = ref_has_feature(s, REF_NET_F_MRG_RXBUF);
     n->hdr_len = n->mrg || ref_has_feature(s, VHU_F_VERSION_1) ? 12u : 10u;
     n->tx_io.n = n->rx_io.n = 0;
+    n->tx_io.write = false;     /* the IOTLB permission each pool needs */
+    n->rx_io.write = true;
 }
 
 /* A write cursor over an iov list. */

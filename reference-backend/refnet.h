@@ -85,6 +85,7 @@ struct ref_region {
 struct ref_mem {
     struct ref_region r[REF_MAX_MEM_SLOTS];
     unsigned n;
+    struct ref_iotlb *tlb;      /* IOMMU_PLATFORM: addresses are IOVAs (iotlb.h), else NULL */
 };
 
 /* Maps one region from fd (the fd is not consumed).  0, or -1 with why. */
@@ -145,6 +146,7 @@ struct ref_vring {
     bool started;               /* per spec "Ring states" */
     bool armed;                 /* started && enabled: a worker may run it */
     bool packed;                /* layout the pointers were translated for */
+    bool tlb_wait;              /* IOMMU: its addresses wait for an IOTLB UPDATE */
     /* translated ring parts, valid while started */
     void *desc, *avail, *used;
     /* dirty logging of this ring's writes (dirty_log.h), NULL while off */
@@ -154,6 +156,7 @@ struct ref_vring {
 
 struct ref_vlog;
 struct ref_dlog;
+struct ref_iotlb;
 struct ref_session;
 void ref_vring_init(struct ref_vring *v, unsigned index);
 /* Closes the ring's fds and returns it to its initial state. */
@@ -168,6 +171,9 @@ int ref_vring_translate(struct ref_session *s, const struct ref_vring *v,
 /* Start the ring if it has a kick and addresses; -1 if those are invalid. */
 int ref_vring_try_start(struct ref_session *s, struct ref_vring *v);
 void ref_vring_stop(struct ref_vring *v);
+/* IOMMU: translate a ring again (after an IOTLB change): started, it waits
+ * (disarmed) when its parts are not all mapped; not started, try_start. */
+int ref_vring_retranslate(struct ref_session *s, struct ref_vring *v);
 /* Replace one of the ring's fds (closes the old one); fd may be -1. */
 void ref_vring_set_fd(int *slot, int fd);
 
@@ -185,6 +191,8 @@ struct ref_session {
     struct ref_vring rings[REF_MAX_RINGS];
     struct ref_dp *dp;                          /* datapath workers (dp.h) */
     struct ref_dlog *dlog;                      /* SET_LOG_BASE's log, or NULL */
+    struct ref_iotlb *tlb;                      /* IOTLB (iotlb.h), or NULL */
+    bool tlb_added;                             /* this UPDATE was added before parking */
     bool rarp_pending;                          /* SEND_RARP not yet sent (rarp.c) */
     uint8_t rarp_mac[6];
     uint8_t config[REF_CONFIG_LEN];             /* config space (config.c) */

@@ -1,6 +1,7 @@
 /* One front-end connection: its state, the dispatch of each request through
  * ref_handlers[], and the one place where replies are sent. */
 #include "dirty_log.h"
+#include "iotlb.h"
 #include "refnet.h"
 
 #include <stdio.h>
@@ -24,6 +25,8 @@ static uint64_t offered_features(const struct ref_opts *o)
                  BIT(NET_F_MRG_RXBUF) | BIT(F_RING_EVENT_IDX) |
                  BIT(F_RING_INDIRECT_DESC) | BIT(VHU_F_RING_PACKED) |
                  BIT(VHU_F_LOG_ALL);     /* dirty logging: dirty_log.c */
+    if (o->reply_ack)           /* QEMU wants REPLY_ACK and BACKEND_REQ with it */
+        f |= BIT(REF_F_IOMMU_PLATFORM);     /* IOTLB: iotlb.h */
     if (o->queues > 1)
         f |= BIT(NET_F_MQ);
     return f;
@@ -62,6 +65,7 @@ void ref_session_reset(struct ref_session *s)
     for (unsigned i = 0; i < REF_MAX_RINGS; i++)
         ref_vring_reset(&s->rings[i]);
     ref_dlog_free(s);
+    ref_iotlb_free(s);
     ref_mem_clear(&s->mem);
     if (s->backend_fd >= 0)
         close(s->backend_fd);
@@ -191,10 +195,14 @@ static enum ref_verdict dispatch(struct ref_session *s, struct vhu_msg *m)
     vhu_msg_init(&reply, m->hdr.request, VHU_FLAG_REPLY);
     s->why[0] = '\0';
     int rc = precheck(s, d, row);
-    if (rc == 0) {
+    if (rc == 0 && ref_iotlb_before(s, m)) {
+        reply.hdr.size = sizeof reply.u.u64;  /* an UPDATE taken as it came (iotlb.h) */
+        reply.u.u64 = 0;
+    } else if (rc == 0) {
         ref_dp_park(s);         /* no worker runs while state changes */
         rc = row->fn(s, m, &reply);
         ref_dlog_bind(s);       /* the rings' logging follows every change */
+        ref_iotlb_after(s, m);    /* and their translation (IOMMU_PLATFORM) */
         ref_dp_resume(s);
     }
     vhu_msg_close_fds(m);     /* whatever the handler did not keep */

@@ -1,6 +1,7 @@
 /* Ring state per the spec's "Ring states": stopped/started and
  * disabled/enabled, plus the translated pointers a datapath will use. */
 #include "refnet.h"
+#include "iotlb.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -46,7 +47,7 @@ static bool ring_enabled(const struct ref_session *s, const struct ref_vring *v)
 
 void ref_vring_rearm(struct ref_session *s, struct ref_vring *v)
 {
-    v->armed = v->started && ring_enabled(s, v);
+    v->armed = v->started && ring_enabled(s, v) && !v->tlb_wait;
 }
 
 /* Sizes and alignments of desc, avail (driver area), used (device area).
@@ -73,6 +74,16 @@ static uint64_t addr_of(const struct vhu_vring_addr *a, unsigned i)
 {
     const uint64_t parts[3] = { a->desc, a->avail, a->used };
     return parts[i];
+}
+
+/* The IOTLB permission a ring part needs: the device reads the split desc
+ * ring and the driver area, writes the device area, and both reads and
+ * writes a packed desc ring. */
+static uint8_t part_perm(bool packed, unsigned part)
+{
+    if (part == 2)
+        return REF_PERM_WO;
+    return packed && part == 0 ? REF_PERM_RW : REF_PERM_RO;
 }
 
 static int check_align(struct ref_session *s, const struct vhu_vring_addr *a, bool packed)
@@ -107,7 +118,23 @@ int ref_vring_translate(struct ref_session *s, const struct ref_vring *v,
         return -1;
     struct part p[3];
     ring_parts(packed, v->num, p);
+    bool missing = false;
     for (unsigned i = 0; i < 3; i++) {
+        if (ref_iotlb_on(s)) {          /* IOVAs: through the IOTLB (iotlb.h) */
+            if (i == 0)
+                out[1] = out[2] = NULL;
+            out[i] = ref_iotlb_span(s->tlb, addr_of(&v->addr, i), p[i].len,
+                                    part_perm(packed, i));
+            if (!out[i]) {              /* ask for every missing part at once */
+                ref_iotlb_ask(s->tlb, addr_of(&v->addr, i), part_perm(packed, i));
+                missing = true;
+            }
+            else if ((uintptr_t)out[i] & (p[i].align - 1))
+                return ref_fail(s, "vring.addr.align: ring %u %s IOVA 0x%" PRIx64 " maps to "
+                                "an address that is not %" PRIu64 "-byte aligned", v->index,
+                                p[i].name, addr_of(&v->addr, i), p[i].align);
+            continue;
+        }
         out[i] = ref_mem_uaddr(mem, addr_of(&v->addr, i), p[i].len);
         if (!out[i])
             return ref_fail(s, "vring.addr.range: ring %u %s 0x%" PRIx64 "+%" PRIu64
@@ -122,7 +149,7 @@ int ref_vring_translate(struct ref_session *s, const struct ref_vring *v,
                             "mmap_offset is not)", v->index, p[i].name,
                             addr_of(&v->addr, i), p[i].align);
     }
-    return 0;
+    return missing ? 1 : 0;        /* 1: the ring waits for an IOTLB UPDATE */
 }
 
 int ref_vring_try_start(struct ref_session *s, struct ref_vring *v)
@@ -130,14 +157,35 @@ int ref_vring_try_start(struct ref_session *s, struct ref_vring *v)
     if (v->started || !v->kick_set || !v->addr_set)
         return 0;
     void *ptr[3];
-    if (ref_vring_translate(s, v, &s->mem, ptr) < 0)
-        return -1;
+    int rc = ref_vring_translate(s, v, &s->mem, ptr);
+    v->tlb_wait = rc > 0;
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     v->desc = ptr[0];
     v->avail = ptr[1];
     v->used = ptr[2];
     v->packed = ref_has_feature(s, VHU_F_RING_PACKED);
     v->started = true;
     ref_vq_start(s, v);
+    ref_vring_rearm(s, v);
+    return 0;
+}
+
+int ref_vring_retranslate(struct ref_session *s, struct ref_vring *v)
+{
+    if (!v->started)
+        return ref_vring_try_start(s, v);
+    void *ptr[3];
+    int rc = ref_vring_translate(s, v, &s->mem, ptr);
+    v->tlb_wait = rc != 0;
+    if (rc != 0) {
+        ref_vring_disarm(v);
+        v->desc = v->avail = v->used = NULL;
+        return rc < 0 ? -1 : 0;
+    }
+    v->desc = ptr[0];
+    v->avail = ptr[1];
+    v->used = ptr[2];
     ref_vring_rearm(s, v);
     return 0;
 }
@@ -150,6 +198,7 @@ void ref_vring_stop(struct ref_vring *v)
         v->base = ref_vq_base(v);   /* everything consumed is in the used ring */
     v->started = false;
     v->desc = v->avail = v->used = NULL;
+    v->tlb_wait = false;
     ref_vring_set_fd(&v->kick_fd, -1);
     v->kick_set = false;
 }

@@ -4,6 +4,7 @@
 #include "dp.h"
 
 #include "fdio.h"
+#include "iotlb.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -51,6 +52,8 @@ int ref_xlate_slow(const struct ref_mem *m, unsigned *hint, uint64_t gpa, uint32
 
 void *ref_xlate_one(const struct ref_mem *m, unsigned *hint, uint64_t gpa, uint64_t len)
 {
+    if (m->tlb)                 /* IOMMU_PLATFORM: an IOVA (iotlb.h) */
+        return ref_iotlb_one(m->tlb, hint, gpa, len);
     const struct ref_region *r = region_of(m, hint, gpa);
     if (!r || len > r->size - (gpa - r->gpa))
         return NULL;
