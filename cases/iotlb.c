@@ -404,64 +404,65 @@ static const struct it_variant v_rings_packed = { .packed = true, .premap = true
 static const struct it_variant v_ro = { .premap = true, .windows = true,
                                         .rx_perm = MFE_PERM_RO };
 
-#define IT(name, var, fn, why, how, what) { .id = "iotlb/" name, \
+#define IT(case_id, var, fn, why, how, what) { .id = case_id, \
     .summary = what, .rule = why, .steps = how, \
     .features = F_VERSION_1 | F_IOMMU, \
     .protocol_features = PF(BACKEND_REQ) | PF(REPLY_ACK), \
     .flags = VHC_F_NET, .timeout_s = 60, .body = fn, .variant = &var }
 
 const struct vhc_case vhc_cases_iotlb[] = {
-    IT("ring-miss", v_miss_split, traffic_body, RULE_MISS,
+    IT("iotlb/ring-miss", v_miss_split, traffic_body, RULE_MISS,
        "start with IOMMU_PLATFORM and no UPDATE; serve the MISSes; frames in batches until "
        "they come back (at most 1024 dropped across the misses), then 700 more, none lost",
        "split: nothing announced, rings and buffers translated through served MISSes"),
-    IT("ring-miss-packed", v_miss_packed, traffic_body, RULE_MISS,
+    IT("iotlb/ring-miss-packed", v_miss_packed, traffic_body, RULE_MISS,
        "as ring-miss, packed ring (its descriptor ring needs RW)",
        "packed: nothing announced, everything through served MISSes"),
-    IT("update-traffic", v_upd_split, traffic_body, RULE_IOMMU,
+    IT("iotlb/update-traffic", v_upd_split, traffic_body, RULE_IOMMU,
        "UPDATE memory and both IOVA windows (acks 0), 1000 frames back intact",
        "split: translation through UPDATEs with traffic"),
-    IT("update-traffic-packed", v_upd_packed, traffic_body, RULE_IOMMU,
+    IT("iotlb/update-traffic-packed", v_upd_packed, traffic_body, RULE_IOMMU,
        "as update-traffic, packed ring", "packed: translation through UPDATEs with traffic"),
-    IT("miss-update-resume", v_rings_split, miss_body, RULE_MISS,
+    IT("iotlb/miss-update-resume", v_rings_split, miss_body, RULE_MISS,
        "UPDATE the rings only; frames into the IOVA windows; a MISS for them; served; "
        "frames come back (drops only across the misses), then 500 more, none lost",
        "split: a MISS, its UPDATE, and the ring resumes"),
-    IT("miss-update-resume-packed", v_rings_packed, miss_body, RULE_MISS,
+    IT("iotlb/miss-update-resume-packed", v_rings_packed, miss_body, RULE_MISS,
        "as miss-update-resume, packed ring", "packed: a MISS, its UPDATE, the ring resumes"),
-    IT("invalidate-inflight", v_upd_split, inflight_body, RULE_INVAL,
+    IT("iotlb/invalidate-inflight", v_upd_split, inflight_body, RULE_INVAL,
        "200 frames; post 32 TX frames and INVALIDATE their window at once; after the ack "
        "the old pages are canaries and the window maps a copy; every frame back intact "
        "(drops only across the new MISS), 400 more none lost, and a new MISS came",
        "split: invalidation during traffic, no read after the ack"),
-    IT("invalidate-inflight-packed", v_upd_packed, inflight_body, RULE_INVAL,
+    IT("iotlb/invalidate-inflight-packed", v_upd_packed, inflight_body, RULE_INVAL,
        "as invalidate-inflight, packed ring",
        "packed: invalidation during traffic, no read after the ack"),
-    IT("invalidate-remap-rx", v_upd_split, remap_body, RULE_INVAL,
+    IT("iotlb/invalidate-remap-rx", v_upd_split, remap_body, RULE_INVAL,
        "300 frames, RX buffers posted; INVALIDATE the RX window (ack); old pages canaries; "
        "window mapped elsewhere; frames intact (drops only across the new MISS), 400 more "
        "none lost; the old pages unchanged",
        "a changed RX mapping: no write through the old entry after the ack"),
-    IT("readonly-rx", v_ro, readonly_body, "vhost-user.rst \"IOMMU support\", struct "
+    IT("iotlb/readonly-rx", v_ro, readonly_body, "vhost-user.rst \"IOMMU support\", struct "
        "vhost_iotlb_msg perm: a VHOST_ACCESS_RO entry grants no write; the device must "
        "not write an RX buffer through it (it drops or fails the ring)",
        "RX window UPDATEd read-only, canaries in it; 32 TX frames; the window unchanged; "
        "the back end still answers", "a read-only entry used for an RX write is not written"),
-    IT("invalid-type", v_upd_split, bad_type_body, "vhost-user.rst VHOST_USER_IOTLB_MSG: "
+    IT("iotlb/invalid-type", v_upd_split, bad_type_body, "vhost-user.rst VHOST_USER_IOTLB_MSG: "
        "the front end sends UPDATE and INVALIDATE; other types (MISS, ACCESS_FAIL, unknown) "
        "are refused with a non-zero reply (or the connection closed)",
        "IOTLB_MSG of types 1, 4, 0, 5, 255: each refused; then 200 frames back",
        "IOTLB_MSG types the front end may not send are refused"),
-    IT("invalid-perm", v_upd_split, bad_perm_body, "struct vhost_iotlb_msg perm is RO (1), "
+    IT("iotlb/invalid-perm", v_upd_split, bad_perm_body, "struct vhost_iotlb_msg perm is RO (1), "
        "WO (2) or RW (3): an UPDATE with any other value is refused",
        "UPDATE with perm 4, 0x83, 0xff: each refused; then 200 frames back",
        "UPDATEs with invalid permissions are refused"),
-    IT("update-outside-memory", v_upd_split, outside_body, "vhost-user.rst \"IOMMU support\": "
+    IT("iotlb/update-outside-memory", v_upd_split, outside_body,
+       "vhost-user.rst \"IOMMU support\": "
        "an UPDATE's uaddr is the front end's address of guest memory; one outside every "
        "region of SET_MEM_TABLE (or an IOVA range that wraps) cannot be mapped and is refused",
        "UPDATEs past the last region, straddling its end, at 0x1000, and wrapping the IOVA "
        "space: each refused; then 200 frames back", "UPDATEs outside guest memory are refused"),
-    IT("need-reply-nested", v_rings_split, nested_body, "vhost-user.rst back-end "
+    IT("iotlb/need-reply-nested", v_rings_split, nested_body, "vhost-user.rst back-end "
        "communication with REPLY_ACK: a back-end request with NEED_REPLY is answered; QEMU "
        "7.2 answers the back-end channel while it waits for a reply (vhost_user_read's "
        "nested loop), so neither side may wait on the other for ever",
