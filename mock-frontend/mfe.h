@@ -224,7 +224,8 @@ void mfe_vq_addr(const struct mfe *f, unsigned idx, struct vhu_vring_addr *a);
 /* How a start comes about: what the guest did before it. */
 enum mfe_start_kind {
     MFE_START_BOOT,     /* the guest driver probes the device, then starts it
-                           (b1 19-45): net sends the profile's
+                           (b1 19-45): net sends the reset round
+                           (reset_enable_round) and the profile's
                            enable_rounds_before_start first */
     MFE_START_REBIND,   /* the driver binds again after a guest reset (c1
                            53-77): enable_rounds_before_rebind, bases 0; its
@@ -242,6 +243,8 @@ enum mfe_stop_cause {
                            system_reset; net re-enables pair 0 after it */
     MFE_STOP_HOST,      /* QMP stop, set_link off, quit (d1 83-87): nothing
                            after the rings stop */
+    MFE_STOP_SYSTEM_RESET, /* QMP system_reset: as GUEST, then the profile's
+                           system_reset_extra_rounds (h3) */
 };
 
 struct mfe_start_opts {

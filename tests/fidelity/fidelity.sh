@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# fidelity.sh VHOST_CONFORM FIXTURES TRACE SCENARIO QUEUES [play options...]
+# fidelity.sh VHOST_CONFORM FIXTURES VERSION TRACE SCENARIO QUEUES [play options]
 #
-# Plays SCENARIO against the back end TRACE was recorded with (the command
+# Plays SCENARIO with --profile qemu-VERSION against the back end
+# fixtures/qemu-VERSION/TRACE was recorded with (the command
 # line of the trace's '# backend:' header, with a private socket, DPDK
 # --file-prefix, disk image and shared folder), through `vhost-conform
 # record` as the recording proxy was, and compares what was recorded with
@@ -13,9 +14,9 @@
 # Exit status: trace-diff's (0 the same, 1 different), 1 when play failed,
 # 2 for a setup problem.
 set -uo pipefail
-vc=$1 fixtures=$2 trace=$3 scenario=$4 queues=$5
-shift 5
-log="$fixtures/qemu-7.2/$trace.log"
+vc=$1 fixtures=$2 version=$3 trace=$4 scenario=$5 queues=$6
+shift 6
+log="$fixtures/qemu-$version/$trace.log"
 [[ -r $log ]] || { echo "no trace $log" >&2; exit 2; }
 
 header() { grep -m1 "^# $1: " "$log" | sed "s/^# $1: //"; }
@@ -58,7 +59,7 @@ trap cleanup EXIT
 # the other $RUN files live in $t, DPDK gets its own runtime directory
 cmd=${backend//"$be_sock"/\{socket\}}
 cmd=${cmd//\$RUN/$t}
-cmd=${cmd//--file-prefix qemuprobe/--file-prefix vhcfid-$trace-$$}
+cmd=$(sed -E "s/--file-prefix [^ ]+/--file-prefix vhcfid-$trace-$$/" <<<"$cmd")
 [[ $cmd == *"$t/disk.img"* ]] && truncate -s 64M "$t/disk.img"
 [[ $cmd == *"$t/share"* ]] && mkdir -p "$t/share"
 
@@ -66,8 +67,9 @@ cmd=${cmd//--file-prefix qemuprobe/--file-prefix vhcfid-$trace-$$}
     --log "$t/actual.log" --raw "$t/actual.raw" --wait 60 > /dev/null 2> "$t/record.err" &
 proxy_pid=$!
 
-echo "# $trace: play $scenario --device $dev --queues $queues --mode $mode $*"
-"$vc" play "$scenario" --profile qemu-7.2 --device "$dev" --queues "$queues" --mode "$mode" \
+echo "# qemu-$version/$trace: play $scenario --profile qemu-$version --device $dev" \
+     "--queues $queues --mode $mode $*"
+"$vc" play "$scenario" --profile "qemu-$version" --device "$dev" --queues "$queues" --mode "$mode" \
     --backend "$cmd" --backend-socket "$t/be.sock" --via "$t/fe.sock" \
     --backend-log "$t/backend.log" "$@"
 play_rc=$?
