@@ -240,7 +240,8 @@ enum mfe_start_kind {
 enum mfe_stop_cause {
     MFE_STOP_GUEST,     /* the device is reset: the guest driver (unbind,
                            rmmod: c1 46-52), poweroff (b1 46-52),
-                           system_reset; net re-enables pair 0 after it */
+                           system_reset; net's reset round after it
+                           where the profile has reset_enable_round */
     MFE_STOP_HOST,      /* QMP stop, set_link off, quit (d1 83-87): nothing
                            after the rings stop */
     MFE_STOP_SYSTEM_RESET, /* QMP system_reset: as GUEST, then the profile's
@@ -298,8 +299,9 @@ int mfe_qemu_start(struct mfe *f, const struct mfe_start_opts *o);
  * per started device [last, 7.2: SET_STATUS(0)], [blk, fs:
  * SET_VRING_ENABLE(0) per ring], GET_VRING_BASE per running ring (bases
  * out, indexed by ring, may be NULL), [last, 8.1+: SET_STATUS(0)], [fs:
- * SET_VRING_CALL (masked) per ring]; then, for a guest reset, net's enable
- * round (pair 0 on, the others off). */
+ * SET_VRING_CALL (masked) per ring]; then, for a guest reset with the
+ * profile's reset_enable_round, net's enable round (pair 0 on, the others
+ * off), and for a system_reset its system_reset_extra_rounds more. */
 int mfe_qemu_stop_as(struct mfe *f, enum mfe_stop_cause cause, uint16_t *bases);
 int mfe_qemu_stop(struct mfe *f, uint16_t *bases);  /* MFE_STOP_GUEST */
 /* After the back end died and a new connection is open (the caller called
