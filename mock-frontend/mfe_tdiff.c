@@ -94,7 +94,6 @@ static unsigned request_of(const char *rest)
     return p && isdigit((unsigned char)p[1]) ? (unsigned)strtoul(p + 1, NULL, 10) : 0;
 }
 
-#define REQ_SET_VRING_NUM  8u
 #define REQ_SET_VRING_ADDR 9u
 #define REQ_SET_VRING_BASE 10u
 #define REQ_GET_VRING_BASE 11u
