@@ -47,6 +47,14 @@ case $backend in
         ((EUID == 0)) || { echo "virtiofsd needs root" >&2; exit 2; } ;;
 esac
 
+# Every wait of play (a reply, the traffic looped back) gets 20 s, scaled by
+# VHC_TIMEOUT_SCALE: a testpmd started again answers its first message after
+# about 1 s on an idle machine and after more than 5 s at load average 9,
+# and a wait only runs out when something is wrong.
+scale=${VHC_TIMEOUT_SCALE:-1}
+wait_ms=$(awk -v s="$scale" 'BEGIN { printf "%d", 20000 * s }')
+record_wait=$(awk -v s="$scale" 'BEGIN { printf "%d", 60 * s }')
+
 t=$(mktemp -d /tmp/vhc-fid.XXXXXX)
 proxy_pid=
 cleanup() {
@@ -64,14 +72,14 @@ cmd=$(sed -E "s/--file-prefix [^ ]+/--file-prefix vhcfid-$trace-$$/" <<<"$cmd")
 [[ $cmd == *"$t/share"* ]] && mkdir -p "$t/share"
 
 "$vc" record --listen "$t/fe.sock" --connect "$t/be.sock" "${front[@]}" --device "$dev" \
-    --log "$t/actual.log" --raw "$t/actual.raw" --wait 60 > /dev/null 2> "$t/record.err" &
+    --log "$t/actual.log" --raw "$t/actual.raw" --wait "$record_wait" > /dev/null 2> "$t/record.err" &
 proxy_pid=$!
 
 echo "# qemu-$version/$trace: play $scenario --profile qemu-$version --device $dev" \
      "--queues $queues --mode $mode $*"
 "$vc" play "$scenario" --profile "qemu-$version" --device "$dev" --queues "$queues" --mode "$mode" \
     --backend "$cmd" --backend-socket "$t/be.sock" --via "$t/fe.sock" \
-    --backend-log "$t/backend.log" "$@"
+    --backend-log "$t/backend.log" --timeout-ms "$wait_ms" "$@"
 play_rc=$?
 sleep 0.3   # the proxy logs the last close
 kill "$proxy_pid" 2> /dev/null
