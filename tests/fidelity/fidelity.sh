@@ -11,6 +11,10 @@
 # side.  The device (-d) and which side listens (-f listen: / connect:) come
 # from the trace's '# proxy:' header.
 #
+# With VHC_FID_SOCKET set, the back end is already running there (group.sh
+# started it for several traces): play gets --socket, record connects to
+# it, and VHC_FID_BACKEND_LOG names its output.
+#
 # Exit status: trace-diff's (0 the same, 1 different), 1 when play failed,
 # 2 for a setup problem.
 set -uo pipefail
@@ -38,6 +42,7 @@ else
     mode=server front=()
 fi
 [[ -n $be_sock ]] || { echo "$trace: no back-end socket in the proxy header" >&2; exit 2; }
+shared=${VHC_FID_SOCKET:-}
 
 case $backend in
     dpdk-testpmd*) command -v dpdk-testpmd > /dev/null || { echo "dpdk-testpmd missing" >&2; exit 2; } ;;
@@ -71,15 +76,20 @@ cmd=$(sed -E "s/--file-prefix [^ ]+/--file-prefix vhcfid-$trace-$$/" <<<"$cmd")
 [[ $cmd == *"$t/disk.img"* ]] && truncate -s 64M "$t/disk.img"
 [[ $cmd == *"$t/share"* ]] && mkdir -p "$t/share"
 
-"$vc" record --listen "$t/fe.sock" --connect "$t/be.sock" "${front[@]}" --device "$dev" \
+be_path=${shared:-$t/be.sock}
+if [[ -n $shared ]]; then   # the running back end, its output
+    backend_args=(--socket "$shared")
+else                        # play starts and kills it
+    backend_args=(--backend "$cmd" --backend-socket "$t/be.sock" --backend-log "$t/backend.log")
+fi
+"$vc" record --listen "$t/fe.sock" --connect "$be_path" "${front[@]}" --device "$dev" \
     --log "$t/actual.log" --raw "$t/actual.raw" --wait "$record_wait" > /dev/null 2> "$t/record.err" &
 proxy_pid=$!
 
 echo "# qemu-$version/$trace: play $scenario --profile qemu-$version --device $dev" \
      "--queues $queues --mode $mode $*"
 "$vc" play "$scenario" --profile "qemu-$version" --device "$dev" --queues "$queues" --mode "$mode" \
-    --backend "$cmd" --backend-socket "$t/be.sock" --via "$t/fe.sock" \
-    --backend-log "$t/backend.log" --timeout-ms "$wait_ms" "$@"
+    "${backend_args[@]}" --via "$t/fe.sock" --timeout-ms "$wait_ms" "$@"
 play_rc=$?
 sleep 0.3   # the proxy logs the last close
 kill "$proxy_pid" 2> /dev/null
@@ -95,7 +105,8 @@ if ((rc != 0)); then
     echo "# the recording:"
     grep -vE '^# (line format|DIR|lines starting)' "$t/actual.log" | cut -c1-200 | sed 's/^/#   /'
     echo "# the back end's output (last lines):"
-    tail -n 15 "$t"/backend.log* 2> /dev/null | sed 's/^/#   /'
+    if [[ -n $shared ]]; then logs=("${VHC_FID_BACKEND_LOG:-/dev/null}"); else logs=("$t"/backend.log*); fi
+    tail -n 15 "${logs[@]}" 2> /dev/null | sed 's/^/#   /'
 fi
 ((play_rc != 0 && rc == 0)) && rc=1
 exit "$rc"
