@@ -229,7 +229,8 @@ void mfe_vq_addr(const struct mfe *f, unsigned idx, struct vhu_vring_addr *a);
 /* How a start comes about: what the guest did before it. */
 enum mfe_start_kind {
     MFE_START_BOOT,     /* the guest driver probes the device, then starts it
-                           (b1 19-45): net sends the profile's
+                           (b1 19-45): net sends the reset round
+                           (reset_enable_round) and the profile's
                            enable_rounds_before_start first */
     MFE_START_REBIND,   /* the driver binds again after a guest reset (c1
                            53-77): enable_rounds_before_rebind, bases 0; its
@@ -244,9 +245,12 @@ enum mfe_start_kind {
 enum mfe_stop_cause {
     MFE_STOP_GUEST,     /* the device is reset: the guest driver (unbind,
                            rmmod: c1 46-52), poweroff (b1 46-52),
-                           system_reset; net re-enables pair 0 after it */
+                           system_reset; net's reset round after it
+                           where the profile has reset_enable_round */
     MFE_STOP_HOST,      /* QMP stop, set_link off, quit (d1 83-87): nothing
                            after the rings stop */
+    MFE_STOP_SYSTEM_RESET, /* QMP system_reset: as GUEST, then the profile's
+                           system_reset_extra_rounds (h3) */
 };
 
 struct mfe_start_opts {
@@ -300,8 +304,9 @@ int mfe_qemu_start(struct mfe *f, const struct mfe_start_opts *o);
  * per started device [last, 7.2: SET_STATUS(0)], [blk, fs:
  * SET_VRING_ENABLE(0) per ring], GET_VRING_BASE per running ring (bases
  * out, indexed by ring, may be NULL), [last, 8.1+: SET_STATUS(0)], [fs:
- * SET_VRING_CALL (masked) per ring]; then, for a guest reset, net's enable
- * round (pair 0 on, the others off). */
+ * SET_VRING_CALL (masked) per ring]; then, for a guest reset with the
+ * profile's reset_enable_round, net's enable round (pair 0 on, the others
+ * off), and for a system_reset its system_reset_extra_rounds more. */
 int mfe_qemu_stop_as(struct mfe *f, enum mfe_stop_cause cause, uint16_t *bases);
 int mfe_qemu_stop(struct mfe *f, uint16_t *bases);  /* MFE_STOP_GUEST */
 /* After the back end died and a new connection is open (the caller called

@@ -14,7 +14,6 @@
 
 #define NET_FRAMES   8u      /* per traffic step (the traces' pings: 7 to 11) */
 #define FRAME_LEN    60u
-#define WAIT_MS      2000
 #define BLK_SECTOR   512u
 #define BLK_T_IN     0u      /* VIRTIO_BLK_T_IN */
 
@@ -68,6 +67,13 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* How long a traffic step waits for the back end: the connection's timeout
+ * (play --timeout-ms, the runner's scaled one), as every other wait. */
+static long long wait_ms(const struct mfe *f)
+{
+    return f->timeout_ms > 0 ? f->timeout_ms : 5000;
+}
+
 /* ---- net ---- */
 
 static void count_frame(void *arg, const uint8_t *frame, uint32_t len)
@@ -102,7 +108,7 @@ static int net_round(struct mfe_play_traffic *t, struct mfe *f, unsigned *sent)
     int posted = mfe_net_tx(n, fr, NET_FRAMES);
     *sent = posted > 0 ? (unsigned)posted : 0;
     unsigned got = 0;
-    for (long long end = now_ms() + WAIT_MS; got < *sent && now_ms() < end;) {
+    for (long long end = now_ms() + wait_ms(f); got < *sent && now_ms() < end;) {
         mfe_net_rx_poll(n, count_frame, &got, NET_FRAMES);
         mfe_net_reclaim_tx(n);
         if (got < *sent)
@@ -150,7 +156,7 @@ static int blk_round(struct mfe_play_traffic *t, struct mfe *f, unsigned *sent)
     *sent = 1;
     uint64_t token;
     uint32_t len;
-    for (long long end = now_ms() + WAIT_MS; now_ms() < end;) {
+    for (long long end = now_ms() + wait_ms(f); now_ms() < end;) {
         int rc = mfe_ring_get_used(&t->blk, &token, &len);
         if (rc == 1)
             return p[1024] == 0;

@@ -28,8 +28,10 @@ static const struct key keys[] = {
     { "mem_slots", K_BOOL, F(mem_slots) },
     { "mem_mb", K_UINT, F(mem_mb) },
     { "init_sets_call_err", K_BOOL, F(init_sets_call_err) },
+    { "reset_enable_round", K_BOOL, F(reset_enable_round) },
     { "enable_rounds_before_start", K_UINT, F(enable_rounds) },
     { "enable_rounds_before_rebind", K_UINT, F(enable_rounds_rebind) },
+    { "system_reset_extra_rounds", K_UINT, F(system_reset_extra_rounds) },
     { "vring_enable_need_reply", K_BOOL, F(vring_enable_need_reply) },
     { "vring_fd_need_reply", K_BOOL, F(vring_fd_need_reply) },
     { "status_after_get_vring_base", K_BOOL, F(status_after_get_vring_base) },
@@ -226,8 +228,10 @@ static const struct mfe_profile fallback = {
     .mem_slots = true,
     .mem_mb = 256,
     .init_sets_call_err = true,
-    .enable_rounds = 3,
+    .reset_enable_round = true,
+    .enable_rounds = 2,
     .enable_rounds_rebind = 2,
+    .system_reset_extra_rounds = 2,
 };
 
 const struct mfe_profile *mfe_profile_current(void)

@@ -30,8 +30,14 @@ struct mfe_profile {
     bool mem_slots;
     unsigned mem_mb;             /* guest RAM, laid out as QEMU's pc/q35 */
     bool init_sets_call_err;     /* SET_VRING_CALL/ERR per ring at init */
-    unsigned enable_rounds;      /* SET_VRING_ENABLE rounds before a boot start */
+    /* net: a round (pair 0 on, the others off) on every virtio reset: at
+     * machine creation (init), the guest driver's probe reset (before a
+     * boot start) and after a guest-reset stop */
+    bool reset_enable_round;
+    unsigned enable_rounds;      /* the guest's feature-write rounds before a
+                                    boot start (after the probe reset round) */
     unsigned enable_rounds_rebind;  /* ... before the start of a driver bound again */
+    unsigned system_reset_extra_rounds;  /* more rounds after a system_reset's stop */
     bool vring_enable_need_reply;  /* SET_VRING_ENABLE waits for the back end */
     bool vring_fd_need_reply;    /* NEED_REPLY on SET_VRING_KICK/CALL/ERR */
     bool status_after_get_vring_base;  /* SET_STATUS(0) after the rings stop */

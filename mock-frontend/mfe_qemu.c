@@ -303,9 +303,10 @@ int mfe_qemu_init_as(struct mfe *f, unsigned queues, enum mfe_init_kind kind)
     }
     if (kind == MFE_INIT_RECONNECT)
         return 0;
-    /* net, at machine reset: only the first pair is enabled (a1 17-18,
-     * a4 28-31); blk reads its config (e1 17) */
-    int rc = mfe_q_enable_round(f, 1);
+    /* net, at machine creation's virtio reset (reset_enable_round): only
+     * the first pair is enabled (7.2 a1 17-18, a4 28-31; none in 8.2);
+     * blk reads its config (e1 17) */
+    int rc = mfe_qemu_profile(f)->reset_enable_round ? mfe_q_enable_round(f, 1) : 0;
     return rc < 0 ? rc : read_config(f);
 }
 

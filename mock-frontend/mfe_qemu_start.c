@@ -221,11 +221,13 @@ static uint64_t guest_features(const struct mfe *f, const struct start *s)
 }
 
 /* The guest driver's enable rounds before a start (net: virtio-net
- * reacting to the driver's resets and feature writes). */
+ * reacting to the driver's probe reset, where the profile has a round on
+ * reset, and to its feature writes). */
 static unsigned probe_rounds(const struct mfe *f, enum mfe_start_kind kind)
 {
+    const struct mfe_profile *p = mfe_qemu_profile(f);
     if (kind == MFE_START_BOOT)
-        return mfe_qemu_profile(f)->enable_rounds;
+        return p->enable_rounds + (p->reset_enable_round ? 1u : 0u);
     return kind == MFE_START_REBIND ? mfe_qemu_profile(f)->enable_rounds_rebind : 0;
 }
 
@@ -328,10 +330,20 @@ int mfe_qemu_stop_as(struct mfe *f, enum mfe_stop_cause cause, uint16_t *bases)
             return rc;
     }
     f->started_pairs = 0;
-    /* a net device reset by the guest: back to one enabled pair (b1 51-52,
-     * b2 91-94, c1 51-52); QEMU stopping it on its own leaves the enable
-     * state alone (d1 83-87) */
-    return cause == MFE_STOP_GUEST ? mfe_q_enable_round(f, 1) : 0;
+    /* a net device reset by the guest, where the profile has a round on
+     * reset: back to one enabled pair (7.2 b1 51-52, b2 91-94, c1 51-52);
+     * QEMU stopping it on its own leaves the enable state alone (d1 83-87);
+     * a system_reset adds its own rounds (7.2 h3 53-56) */
+    const struct mfe_profile *p = mfe_qemu_profile(f);
+    unsigned rounds = cause == MFE_STOP_HOST ? 0 : (p->reset_enable_round ? 1u : 0u);
+    if (cause == MFE_STOP_SYSTEM_RESET)
+        rounds += p->system_reset_extra_rounds;
+    for (unsigned r = 0; r < rounds; r++) {
+        int rc = mfe_q_enable_round(f, 1);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 int mfe_qemu_stop(struct mfe *f, uint16_t *bases)

@@ -91,7 +91,7 @@ static const struct mfe_step disconnect_steps[] = {
 
 static const struct mfe_step reset_steps[] = {
     BOOT_STEPS,
-    S(STOP, MFE_STOP_GUEST, "QMP system_reset resets the device"),
+    S(STOP, MFE_STOP_SYSTEM_RESET, "QMP system_reset resets the device"),
     S(FIRMWARE, 0, "firmware"),
     S(START, MFE_START_BOOT, "guest driver probes and starts the device"),
     S(TRAFFIC, 0, "guest traffic"),
@@ -104,7 +104,7 @@ static const struct mfe_scenario scenarios[] = {
     { "init", "QEMU starts with the guest paused (-S) and quits",
       "traces a1, a3, a4, a5 (net), e1 (blk), f1 (fs)", ALL, false, init_steps },
     { "boot", "a guest boots, uses the device and powers off",
-      "traces b1, b2, b3 (net), e2 (blk, SeaBIOS first)", ALL, false, boot_steps },
+      "traces b1, b2, b3 (net), e2 (blk, SeaBIOS first), f2 (fs)", ALL, false, boot_steps },
     { "guest-cycle", "the guest driver is unbound and bound again, then removed and "
       "loaded again (fresh rings, bases 0)", "trace c1 (net)", ALL, false, guest_cycle_steps },
     { "host-cycle", "QMP stop and cont while the guest runs (the rings resume from the "
@@ -114,12 +114,12 @@ static const struct mfe_scenario scenarios[] = {
       "QEMU source: qmp_set_link -> virtio_net_set_link_status -> virtio_net_vhost_status; "
       "trace h2 (net)", MFE_DEV_BIT(VHU_DEV_NET), false, link_cycle_steps },
     { "reconnect", "the back end is killed and restarted; QEMU reconnects and resumes "
-      "from the used indexes", "trace d1 (net); blk from vhost_user_blk_connect",
+      "from the used indexes", "traces d1, d2 (net); blk from vhost_user_blk_connect",
       RECONNECTING, true, reconnect_steps },
     { "disconnect", "the back end is killed and restarted; QEMU without reconnect= "
       "never comes back", "trace d4 (net)", ALL, true, disconnect_steps },
     { "reset", "QMP system_reset while the guest runs, then the guest boots again",
-      "traces b1, e2 (the device reset and the boot); the reset itself not recorded",
+      "trace h3 (net): the device reset, the profile's extra rounds, the boot",
       ALL, false, reset_steps },
 };
 
@@ -155,11 +155,11 @@ const char *mfe_step_name(enum mfe_step_kind k)
 void mfe_step_label(const struct mfe_step *s, char *buf, size_t cap)
 {
     static const char *const starts[] = { "boot", "rebind", "resume", "firmware" };
-    static const char *const causes[] = { "guest reset", "host" };
+    static const char *const causes[] = { "guest reset", "host", "system_reset" };
     const char *arg = NULL;
     if (s->kind == MFE_STEP_START && (unsigned)s->arg < 4)
         arg = starts[s->arg];
-    else if (s->kind == MFE_STEP_STOP && (unsigned)s->arg < 2)
+    else if (s->kind == MFE_STEP_STOP && (unsigned)s->arg < 3)
         arg = causes[s->arg];
     if (arg)
         snprintf(buf, cap, "%s (%s)", mfe_step_name(s->kind), arg);
@@ -206,7 +206,7 @@ static int stop(struct play *p, enum mfe_stop_cause cause)
     if (!p->f->started_pairs)
         return 0;
     int rc = mfe_qemu_stop_as(p->f, cause, p->bases);
-    if (cause == MFE_STOP_GUEST)
+    if (cause != MFE_STOP_HOST)
         mfe_play_traffic_reset(p->traffic);   /* the driver is gone */
     return rc;
 }

@@ -1,14 +1,19 @@
 /* Comparing two trace logs (fixtures/qemu-7.2/README.md format) message by
  * message, after normalising what changes from run to run.
  *
- * Normalised away: the sequence number and time, addresses (region uaddr,
- * ring desc/used/avail, the log field, which holds the used ring's guest
- * address) replaced by @N, numbered in order of first appearance so that
- * "the same rings again" and "new rings" still differ, ring bases after
- * traffic (SET_VRING_BASE and the GET_VRING_BASE reply: 0 stays 0, any
- * other number becomes <n>), the recorder's own notes ("(proxy: ...)"),
- * and event lines, except that a message in a new session (a reconnect) is
- * preceded by a session marker.  Everything else is compared: direction,
+ * Normalised away (each rule in docs/scenarios.md, "trace-diff", tested in
+ * tests/unit/test_tdiff.c): the sequence number and time; addresses
+ * replaced by @N, region uaddrs numbered in order of first appearance in
+ * the log, a ring's desc/used/avail/log in order of first appearance among
+ * the addresses that ring has had, so that "the same rings again" and "new
+ * rings" still differ; the GET_VRING_BASE reply's number (<n>: the back
+ * end's count of what the guest moved); SET_VRING_BASE: 0 stays 0, any
+ * other number becomes <n>, and after a reconnect in a log with rings 2
+ * and up any number is <n> (which pair the guest's traffic took before the
+ * kill is the guest's choice); the recorder's own notes ("(proxy: ...)");
+ * event lines, except that a message in a new session (a reconnect) is
+ * preceded by a session marker numbered among the sessions that carry
+ * messages.  Everything else is compared: direction,
  * request, flags, size, fd count and kinds, payload.
  */
 #ifndef MFE_TDIFF_H

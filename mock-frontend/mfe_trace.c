@@ -11,9 +11,7 @@
 
 #define LINE_MAX_BYTES (64u * 1024u)
 
-static int fail(char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t len, const char *fmt, ...)
+int mfe_errf(char *err, size_t len, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -133,7 +131,7 @@ static int parse_kinds(struct mfe_trace_msg *m, const char *s, char *err, size_t
     char cur[MFE_TRACE_KIND] = "";
     for (;; s++) {
         if (*s == '\0')
-            return fail(err, errlen, "%04u: unterminated fds=[", m->seq);
+            return mfe_errf(err, errlen, "%04u: unterminated fds=[", m->seq);
         bool end = (*s == ']' && depth == 0) || (*s == ',' && depth == 0);
         if (!end) {
             depth += *s == '(';
@@ -143,7 +141,7 @@ static int parse_kinds(struct mfe_trace_msg *m, const char *s, char *err, size_t
             continue;
         }
         if (n == VHU_MAX_FDS)
-            return fail(err, errlen, "%04u: more than %u fd kinds", m->seq, VHU_MAX_FDS);
+            return mfe_errf(err, errlen, "%04u: more than %u fd kinds", m->seq, VHU_MAX_FDS);
         cur[len] = '\0';
         snprintf(m->kind[n++], MFE_TRACE_KIND, "%s", cur);
         len = 0;
@@ -163,16 +161,16 @@ int mfe_trace_log_line(struct mfe_trace *t, const char *line, char *err, size_t 
     char *end;
     unsigned long seq = strtoul(line, &end, 10);
     if (end == line || *end != ' ')
-        return fail(err, errlen, "log line without a sequence number: %.60s", line);
+        return mfe_errf(err, errlen, "log line without a sequence number: %.60s", line);
     const char *p = end + 1;
     if (strncmp(p, "t=", 2) == 0)              /* transcripts have no time */
         p += strcspn(p, " ") + (p[strcspn(p, " ")] == ' ');
     enum mfe_trace_dir d;
     if (parse_dir(&p, &d) < 0)
-        return fail(err, errlen, "%04lu: unknown direction: %.20s", seq, p);
+        return mfe_errf(err, errlen, "%04lu: unknown direction: %.20s", seq, p);
     struct mfe_trace_msg *m = add(t, (unsigned)seq);
     if (!m)
-        return fail(err, errlen, "out of memory");
+        return mfe_errf(err, errlen, "out of memory");
     m->dir = d;
     if (t->parse_session)
         m->session = t->parse_session;
@@ -195,15 +193,15 @@ static int parse_hex(struct mfe_trace_msg *m, const char *s, char *err, size_t e
 {
     size_t n = strcspn(s, " \r\n");
     if (n % 2 || n / 2 < VHU_HDR_SIZE)
-        return fail(err, errlen, "%04u: raw bytes: %zu hex digits", m->seq, n);
+        return mfe_errf(err, errlen, "%04u: raw bytes: %zu hex digits", m->seq, n);
     free(m->bytes);
     m->bytes = malloc(n / 2);
     if (!m->bytes)
-        return fail(err, errlen, "out of memory");
+        return mfe_errf(err, errlen, "out of memory");
     for (size_t i = 0; i < n / 2; i++) {
         int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
-            return fail(err, errlen, "%04u: bad hex digit", m->seq);
+            return mfe_errf(err, errlen, "%04u: bad hex digit", m->seq);
         m->bytes[i] = (uint8_t)(hi << 4 | lo);
     }
     m->len = n / 2;
@@ -217,25 +215,25 @@ int mfe_trace_raw_line(struct mfe_trace *t, const char *line, char *err, size_t 
     char *end;
     unsigned long seq = strtoul(line, &end, 10);
     if (end == line || *end != ' ')
-        return fail(err, errlen, "raw line without a sequence number: %.60s", line);
+        return mfe_errf(err, errlen, "raw line without a sequence number: %.60s", line);
     const char *p = end + 1;
     enum mfe_trace_dir d;
     if (parse_dir(&p, &d) < 0)
-        return fail(err, errlen, "%04lu: unknown direction in .raw", seq);
+        return mfe_errf(err, errlen, "%04lu: unknown direction in .raw", seq);
     unsigned nfds;
     int used = 0;
     if (sscanf(p, " nfds=%u %n", &nfds, &used) != 1 || used == 0)
-        return fail(err, errlen, "%04lu: no nfds= in .raw", seq);
+        return mfe_errf(err, errlen, "%04lu: no nfds= in .raw", seq);
     if (nfds > VHU_MAX_FDS)
-        return fail(err, errlen, "%04lu: nfds=%u", seq, nfds);
+        return mfe_errf(err, errlen, "%04lu: nfds=%u", seq, nfds);
     struct mfe_trace_msg *m = find(t, (unsigned)seq);
     if (!m) {   /* a raw line the log did not describe: kinds unknown */
         m = add(t, (unsigned)seq);
         if (!m)
-            return fail(err, errlen, "out of memory");
+            return mfe_errf(err, errlen, "out of memory");
     }
     if (m->bytes)
-        return fail(err, errlen, "%04lu: twice in .raw", seq);
+        return mfe_errf(err, errlen, "%04lu: twice in .raw", seq);
     m->dir = d;
     m->nfds = nfds;
     return parse_hex(m, p + used, err, errlen);
@@ -250,16 +248,16 @@ static int read_lines(struct mfe_trace *t, const char *path, line_fn fn, char *e
 {
     FILE *in = fopen(path, "r");
     if (!in)
-        return fail(err, errlen, "%s: %s", path, strerror(errno));
+        return mfe_errf(err, errlen, "%s: %s", path, strerror(errno));
     char *buf = malloc(LINE_MAX_BYTES);
-    int rc = buf ? 0 : fail(err, errlen, "out of memory");
+    int rc = buf ? 0 : mfe_errf(err, errlen, "out of memory");
     unsigned lineno = 0;
     while (rc == 0 && fgets(buf, LINE_MAX_BYTES, in)) {
         lineno++;
         buf[strcspn(buf, "\r\n")] = '\0';
         char e[200] = "";
         if (fn(t, buf, e, sizeof e) < 0)
-            rc = fail(err, errlen, "%s:%u: %s", path, lineno, e);
+            rc = mfe_errf(err, errlen, "%s:%u: %s", path, lineno, e);
     }
     free(buf);
     fclose(in);
@@ -277,7 +275,7 @@ static int check_joined(const struct mfe_trace *t, char *err, size_t errlen)
     for (size_t i = 0; i < t->n; i++) {
         const struct mfe_trace_msg *m = &t->msgs[i];
         if (!m->bytes)
-            return fail(err, errlen, "%04u: in %s.log but not in .raw", m->seq, t->name);
+            return mfe_errf(err, errlen, "%04u: in %s.log but not in .raw", m->seq, t->name);
     }
     return 0;
 }

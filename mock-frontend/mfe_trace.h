@@ -56,6 +56,10 @@ struct mfe_trace {
 /* Load PATH.log and PATH.raw (PATH may end in .log or .raw).  Returns 0, or
  * -1 with a message in err. */
 int mfe_trace_load(struct mfe_trace *t, const char *path, char *err, size_t errlen);
+
+/* Format a message into err (when err and len), return -1: the error
+ * return of the trace readers here and in mfe_tdiff.c. */
+int mfe_errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void mfe_trace_free(struct mfe_trace *t);
 /* Parse one .log / .raw line into t (exposed for the unit tests).  Comment
  * and blank lines are accepted and ignored by the raw parser. */

@@ -377,10 +377,10 @@ struct bad_profile {
 };
 
 static const struct bad_profile bad_profiles[] = {
-    { "colour = blue", false, ":14: unknown key" },
-    { "mem_slots = maybe", false, ":14: want yes or no" },
-    { "mem_slots = yes", false, ":14: key given twice" },
-    { "just words", false, ":14: want 'key = value'" },
+    { "colour = blue", false, ":16: unknown key" },
+    { "mem_slots = maybe", false, ":16: want yes or no" },
+    { "mem_slots = yes", false, ":16: key given twice" },
+    { "just words", false, ":16: want 'key = value'" },
     { "guest_features", true, "missing key 'guest_features'" },
     { "mem_mb", true, "missing key 'mem_mb'" },
 };
@@ -394,8 +394,10 @@ static const char good_profile[] =
     "mem_slots = yes\n"
     "mem_mb = 64\n"
     "init_sets_call_err = no\n"
+    "reset_enable_round = no\n"
     "enable_rounds_before_start = 2\n"
     "enable_rounds_before_rebind = 1\n"
+    "system_reset_extra_rounds = 3\n"
     "vring_enable_need_reply = yes\n"
     "vring_fd_need_reply = no\n"
     "status_after_get_vring_base = yes\n";
@@ -410,6 +412,8 @@ START_TEST(parse_good)
     ck_assert_uint_eq(p.protocol_features, 0x1fdff);
     ck_assert_uint_eq(p.mem_mb, 64);
     ck_assert_uint_eq(p.enable_rounds, 2);
+    ck_assert(!p.reset_enable_round);
+    ck_assert_uint_eq(p.system_reset_extra_rounds, 3);
     ck_assert(p.mem_slots && !p.init_sets_call_err && p.vring_enable_need_reply);
     ck_assert(!p.vring_fd_need_reply && p.status_after_get_vring_base);
 }
