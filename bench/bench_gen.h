@@ -33,6 +33,7 @@ struct bench_gen {
     uint64_t last_rx_seq;     /* newest sequence number seen on RX, +1 */
     uint64_t check_at_ns;     /* next byte-for-byte check is due */
     uint64_t stop_rx;         /* end a run after this many RX frames (0: by time) */
+    bool lockstep;            /* post a batch only when the last one is all back */
     /* --working-set: TX frames rotate through ws_slots slots from ws_gpa */
     uint8_t *ws_hva;
     uint64_t ws_gpa;

@@ -29,7 +29,7 @@ enum { EXIT_DATAPATH = 1, EXIT_USAGE = 2, EXIT_SKIP = 3, EXIT_CONTROL = 4 };
 
 struct opts {
     const char *socket, *backend;
-    bool packed, mrg, listen, log, copy_only;
+    bool packed, mrg, listen, log, copy_only, lockstep;
     unsigned ring_size, frame, batch, ws_mib;
     uint64_t frames;
     double warmup_s, seconds;
@@ -56,6 +56,8 @@ static void usage(FILE *out)
             "                        (--seconds still bounds it; for valgrind runs)\n"
             "      --log             dirty logging on, as QEMU turns it on for migration\n"
             "      --working-set MIB rotate TX frames through MIB MiB of guest memory\n"
+            "      --lockstep        post a batch only when the last one is all back\n"
+            "                        (bench/cost.sh: the same bursts in every run)\n"
             "      --memcpy          no back end: measure memcpy of --frame bytes on the\n"
             "                        --working-set terms and print copy_gbps=\n"
             "  -w, --warmup SEC      warm-up, not measured (default 1)\n"
@@ -86,6 +88,7 @@ static int parse_opt(struct opts *o, int c, const char *arg)
     case 'M': o->mrg = true; return 0;
     case 'G': o->log = true; return 0;
     case 'C': o->copy_only = true; return 0;
+    case 'K': o->lockstep = true; return 0;
     case 'W': o->ws_mib = (unsigned)strtoul(arg, &end, 10); break;
     case 'F': o->frames = strtoull(arg, &end, 10); break;
     case 'r':
@@ -139,6 +142,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
         {"frames", required_argument, NULL, 'F'}, {"log", no_argument, NULL, 'G'},
         {"working-set", required_argument, NULL, 'W'},
         {"memcpy", no_argument, NULL, 'C'},
+        {"lockstep", no_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     *o = (struct opts){.backend = "unknown", .ring_size = 256, .frame = 64, .batch = 32,
@@ -289,6 +293,7 @@ static int measure(struct mfe *f, const struct opts *o, struct result *r)
     if (rc == 0 && o->warmup_s > 0)
         rc = bench_gen_run(&g, (uint64_t)(o->warmup_s * 1e9), &r->c, &r->ns);
     g.stop_rx = o->frames;
+    g.lockstep = o->lockstep;
     if (rc == 0)
         rc = bench_gen_run(&g, (uint64_t)(o->seconds * 1e9), &r->c, &r->ns);
     r->status = status_of(rc, &g.c);
