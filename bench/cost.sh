@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Deterministic cost per frame, beside run.sh's noisy Mpps:
-#   bench/cost.sh [--frames N] [--build DIR] [--configs "split 64,packed 1518"]
+#   bench/cost.sh [--frames N] [--build DIR] [--refnet BINARY] [--configs "split 64,..."]
 # For each configuration, over a fixed frame count, with valgrind's
 # callgrind (cache simulation on):
 #   refnet  vhost-refnet under callgrind, only ref_fwd_burst counted
@@ -22,13 +22,14 @@ while (($#)); do
     case $1 in
         --frames) frames=$2; shift 2 ;;
         --build) build=$2; shift 2 ;;
+        --refnet) refnet_bin=$2; shift 2 ;;
         --configs) configs=$2; shift 2 ;;
         -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "cost.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
 command -v valgrind >/dev/null || { echo "cost.sh: valgrind not installed" >&2; exit 1; }
-bench=$build/bench/vhc-bench refnet=$build/reference-backend/vhost-refnet
+bench=$build/bench/vhc-bench refnet=${refnet_bin:-$build/reference-backend/vhost-refnet}
 work=$(mktemp -d /tmp/vhc-cost.XXXXXX)
 bg=
 cleanup() {

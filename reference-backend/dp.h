@@ -93,6 +93,21 @@ struct ref_ring_ops {
 
 extern const struct ref_ring_ops ref_split_ops, ref_packed_ops;
 
+/* The same, called directly by the specialised loops (loop.c). */
+void ref_split_push(struct ref_vring *v, const struct ref_elem *e, uint32_t len);
+void ref_split_flush(struct ref_vring *v);
+void ref_packed_push(struct ref_vring *v, const struct ref_elem *e, uint32_t len);
+void ref_packed_flush(struct ref_vring *v);
+/* Burst pops: up to max chains of one buffer each (one iov, the wanted
+ * direction, translated by the inline path), read ahead and prefetched.
+ * They stop early, with *more set, at any other chain, a bad one or a ring
+ * to break: that one is left for the ops' pop, which handles (and counts)
+ * it.  Nothing is counted or broken here. */
+unsigned ref_split_pop_burst(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *io,
+                             bool write, struct ref_elem *e, unsigned max, bool *more);
+unsigned ref_packed_pop_burst(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *io,
+                              bool write, struct ref_elem *e, unsigned max, bool *more);
+
 static inline const struct ref_ring_ops *ref_ops(const struct ref_vring *v)
 {
     return v->packed ? &ref_packed_ops : &ref_split_ops;
@@ -116,6 +131,17 @@ static inline void ref_desc_copy(void *dst, const void *src)
 {
     memcpy(dst, src, 16);
     __asm__ volatile("" ::: "memory");
+}
+
+/* memcpy where the ranges cannot overlap; a guest may post RX and TX
+ * buffers that do, and then it is memmove. */
+static inline void ref_copy(uint8_t *dst, const uint8_t *src, uint32_t len)
+{
+    uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src;
+    if (d + len <= s || s + len <= d)
+        memcpy(dst, src, len);
+    else
+        memmove(dst, src, len);
 }
 
 /* Counter update by the single writer. */

@@ -26,7 +26,7 @@ static void put(struct wcur *w, const uint8_t *p, uint32_t len)
         const struct ref_iov *d = &w->v[w->i];
         uint32_t room = d->len - w->off;
         uint32_t k = len < room ? len : room;
-        memmove(d->p + w->off, p, k);   /* a hostile guest may overlap RX and TX */
+        ref_copy(d->p + w->off, p, k);  /* memmove if a hostile guest overlaps RX and TX */
         p += k, len -= k, w->off += k;
         if (w->off == d->len)
             w->i++, w->off = 0;
@@ -92,7 +92,7 @@ static void fill(struct ref_net *n, struct ref_vring *rx, const struct ref_elem 
     }
     if (w.i == 0 && nsrc > 0 && src[0].len >= skip && src[0].len - skip >= len &&
         w.v[0].len - w.off >= len)
-        memmove(w.v[0].p + w.off, src[0].p + skip, len);   /* one buffer each side */
+        ref_copy(w.v[0].p + w.off, src[0].p + skip, len);  /* one buffer each side */
     else
         copy_iovs(&w, src, nsrc, skip, len);
     uint32_t left = n->hdr_len + len;

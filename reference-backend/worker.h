@@ -49,6 +49,10 @@ struct ref_dp {
     struct ref_worker w[REF_MAX_QUEUE_PAIRS];
 };
 
+/* loop.c: the loopback fast path; 1 work done, 0 idle, or REF_LOOP_GENERAL:
+ * nothing done, the general path (ref_fwd_burst) must take this burst. */
+#define REF_LOOP_GENERAL 2
+int ref_loop_burst(struct ref_worker *w);
 /* One burst each way: 1 work done, 0 idle, -1 waiting for RX buffers. */
 int ref_fwd_burst(struct ref_worker *w);
 /* The switch frame held for RX room is dropped (counted on the RX ring). */
