@@ -186,6 +186,7 @@ static inline bool ref_need_event(uint16_t event, uint16_t new_idx, uint16_t old
 struct ref_net {
     uint32_t hdr_len;           /* 12 with VERSION_1 or MRG_RXBUF, else 10 */
     bool mrg;
+    bool carry_hdr;             /* --equal-work: RX gets the TX frame's header */
     struct ref_iovs tx_io, rx_io;
 };
 void ref_net_setup(struct ref_net *n, const struct ref_session *s);

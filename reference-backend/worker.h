@@ -16,6 +16,8 @@
 #include "fault.h"
 #include "switch.h"
 
+#define REF_BOUNCE 2048u          /* --equal-work host buffer: header + frame */
+
 enum ref_req { REF_RUN, REF_PARK, REF_QUIT };
 
 struct ref_worker {
@@ -43,6 +45,8 @@ struct ref_worker {
     int64_t starved_since;      /* ms when RX last had no room, 0: not starved */
     uint32_t pend_len;          /* TAP frame waiting for RX room */
     uint8_t pend[REF_MAX_FRAME];
+    /* --equal-work: the host buffers a burst's frames pass through (loop.c) */
+    uint8_t bounce[REF_BURST][REF_BOUNCE];
 };
 
 struct ref_dp {
