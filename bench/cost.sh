@@ -17,7 +17,7 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-build=$root/build-bench frames=200000 configs="split 64,split 1518,packed 64,packed 1518"
+build=$root/build-bench frames=200000 configs="split 64,split 1518,packed 64,packed 1518,split 64 log,packed 64 log"
 while (($#)); do
     case $1 in
         --frames) frames=$2; shift 2 ;;
@@ -52,11 +52,12 @@ frames_of() { sed -n 's/.*stats ring=0 dir=rx packets=\([0-9]*\).*/\1/p' "$1" | 
 # the simulated last-level cache is this machine's L3 (32 MiB; valgrind guesses wrong)
 vg=(valgrind --tool=callgrind --cache-sim=yes --LL=33554432,16,64)
 
-printf '%-6s %-7s %5s %9s %10s %9s %9s\n' side ring frame frames Ir/frame D1miss/f LLmiss/f
+printf '%-6s %-7s %5s %-4s %9s %10s %9s %9s\n' side ring frame log frames Ir/frame D1miss/f LLmiss/f
 IFS=, read -ra cfgs <<<"$configs"
 for cfg in "${cfgs[@]}"; do
-    read -r ring frame <<<"$cfg"
-    common=(--backend refnet --ring "$ring" --frame "$frame" --warmup 0 --seconds 600
+    read -r ring frame opt <<<"$cfg"
+    lg=off; [[ $opt == log ]] && lg=on opt=--log || opt=
+    common=(${opt:+$opt} --backend refnet --ring "$ring" --frame "$frame" --warmup 0 --seconds 600
             --frames "$frames" --timeout 30000 --stall 20000)
     # refnet under callgrind, the generator native and in lock step
     sock=$work/r.sock out=$work/refnet.cg log=$work/refnet.log
@@ -70,8 +71,8 @@ for cfg in "${cfgs[@]}"; do
     stop_bg
     n=$(frames_of "$log")
     read -r ir d1 ll < <(totals "$out")
-    awk -v s=refnet -v r="$ring" -v f="$frame" -v n="$n" -v ir="$ir" -v d1="$d1" -v ll="$ll" \
-        'BEGIN { printf "%-6s %-7s %5s %9d %10.1f %9.2f %9.2f\n", s, r, f, n, ir / n, d1 / n, ll / n }'
+    awk -v s=refnet -v r="$ring" -v f="$frame" -v l="$lg" -v n="$n" -v ir="$ir" -v d1="$d1" -v ll="$ll" \
+        'BEGIN { printf "%-6s %-7s %5s %-4s %9d %10.1f %9.2f %9.2f\n", s, r, f, l, n, ir / n, d1 / n, ll / n }'
     # the generator under callgrind, refnet native and polling
     sock=$work/g.sock out=$work/gen.cg log=$work/gen-refnet.log
     rm -f "$sock"
@@ -86,6 +87,6 @@ for cfg in "${cfgs[@]}"; do
     stop_bg
     n=$(sed -n 's/.* rx=\([0-9]*\) .*/\1/p' "$work/line")
     read -r ir d1 ll < <(totals "$out")
-    awk -v s=gen -v r="$ring" -v f="$frame" -v n="$n" -v ir="$ir" -v d1="$d1" -v ll="$ll" \
-        'BEGIN { printf "%-6s %-7s %5s %9d %10.1f %9.2f %9.2f\n", s, r, f, n, ir / n, d1 / n, ll / n }'
+    awk -v s=gen -v r="$ring" -v f="$frame" -v l="$lg" -v n="$n" -v ir="$ir" -v d1="$d1" -v ll="$ll" \
+        'BEGIN { printf "%-6s %-7s %5s %-4s %9d %10.1f %9.2f %9.2f\n", s, r, f, l, n, ir / n, d1 / n, ll / n }'
 done

@@ -22,7 +22,8 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 build=$root/build-bench
-pairs=10 seconds=1 warmup=0.5 qsize=256 out= ws=0 log=0 ovs=0 cost=1
+pairs=10 seconds=1 warmup=0.5 qsize=256 out= ws=0 log=0 ovs=0 cost=1 ovs_sock=
+orig=("$@")
 while (($#)); do
     case $1 in
         --pairs) pairs=$2; shift 2 ;;
@@ -32,6 +33,7 @@ while (($#)); do
         --working-set) ws=$2; shift 2 ;;
         --log) log=1; shift ;;
         --ovs) ovs=1; shift ;;
+        --ovs-socket) ovs=1 ovs_sock=$2; shift 2 ;;   # inside tests/peer/ovs-dpdk.sh
         --no-cost) cost=0; shift ;;
         --out) out=$2; shift 2 ;;
         -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -43,7 +45,7 @@ work=$(mktemp -d /tmp/vhc-bench.XXXXXX)
 results=${out:-$work/results.tsv}
 : >"$results"
 pids=()
-cleanup() { for p in "${pids[@]}"; do stop_pid "$p"; done; [[ -n ${ovs_pid:-} ]] && ovs_down; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do stop_pid "$p"; done; rm -rf "$work"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -55,6 +57,18 @@ bench=$build/bench/vhc-bench
 refnet=$build/reference-backend/vhost-refnet
 command -v dpdk-testpmd >/dev/null || { echo "run.sh: dpdk-testpmd not installed" >&2; exit 1; }
 source "$here/backends.sh"
+# --ovs: run the whole bench inside tests/peer/ovs-dpdk.sh (hugepages, a
+# private OVS-DPDK with a dpdkvhostuser port and the loopback flow, all
+# given back on exit), which calls us again with --ovs-socket.  Its PMD
+# thread is on CPU 1 like the other back ends; pmd-maxsleep lets it sleep
+# while the other columns are measured (it does not sleep under load).
+if ((ovs)) && [[ -z $ovs_sock ]]; then
+    ((EUID == 0)) || { echo "run.sh: --ovs needs root (hugepages)" >&2; exit 1; }
+    rm -rf "$work"; trap - EXIT
+    VHC_OVS_RUN="$0 ${orig[*]} --ovs-socket" VHC_OVS_LIMIT=${VHC_OVS_LIMIT:-7200} \
+        VHC_OVS_CONFIG=other_config:pmd-maxsleep=1000 \
+        exec "$root/tests/peer/ovs-dpdk.sh" none none none server
+fi
 
 # ---- noise: steal time and load around each run ----
 cpu_sample() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t }' /proc/stat; }
@@ -107,11 +121,12 @@ read -r _ _ _ st note <"$work/one"
 [[ $st == ok ]] || { echo "vhost-refnet: datapath not available (${note//_/ })" >&2; exit 1; }
 names=(refnet refnet-eq dpdk vu vu-refnet)
 ((log)) && names+=(refnet-log dpdk-log)
-if ((ovs)); then ovs_up || exit 1; names+=(ovs); fi
+((ovs)) && names+=(ovs)
 ((ws > 0)) && names+=(memcpy)
 
 # ---- interleaved runs ----
-echo "== $pairs pairs, ${seconds}s measured after ${warmup}s warm-up, ring size $qsize${ws:+, working set $ws MiB}"
+wsnote=; ((ws > 0)) && wsnote=", working set $ws MiB"
+echo "== $pairs pairs, ${seconds}s measured after ${warmup}s warm-up, ring size $qsize$wsnote"
 printf '%-4s %-6s %5s %-10s %8s %8s %6s %6s %5s  %s\n' pair ring frame column Mpps Gbit/s waits steal% load status
 for ((p = 1; p <= pairs; p++)); do
     order=("${names[@]}")
@@ -132,7 +147,6 @@ for ((p = 1; p <= pairs; p++)); do
         done
     done
 done
-((ovs)) && ovs_down
 awk -F'\t' -v seconds="$seconds" -f "$here/summary.awk" "$results"
 [[ -n $out ]] && echo "results: $out"
 if ((cost)); then
