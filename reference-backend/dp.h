@@ -69,6 +69,7 @@ struct ref_elem {
     uint16_t ndesc;     /* packed: ring slots the chain took */
     uint32_t len;       /* bytes in its iovs (of the wanted direction) */
     unsigned iov, niov; /* its range in the pool */
+    uint64_t gpa;       /* burst pops: the one buffer's guest address */
     bool bad;
 };
 
@@ -98,6 +99,11 @@ void ref_split_push(struct ref_vring *v, const struct ref_elem *e, uint32_t len)
 void ref_split_flush(struct ref_vring *v);
 void ref_packed_push(struct ref_vring *v, const struct ref_elem *e, uint32_t len);
 void ref_packed_flush(struct ref_vring *v);
+/* k pushes at once (len NULL: all 0), the used ring logged once per burst. */
+void ref_split_push_burst(struct ref_vring *v, const struct ref_elem *e, const uint32_t *len,
+                          unsigned k);
+void ref_packed_push_burst(struct ref_vring *v, const struct ref_elem *e, const uint32_t *len,
+                           unsigned k);
 /* Burst pops: up to max chains of one buffer each (one iov, the wanted
  * direction, translated by the inline path), read ahead and prefetched.
  * They stop early, with *more set, at any other chain, a bad one or a ring

@@ -109,16 +109,18 @@ __attribute__((always_inline)) static inline int burst(struct ref_worker *w, boo
         ref_vq_restore(rx, cursor_after(rx, r0, re, k));
     if (k == 0)
         return REF_LOOP_GENERAL;
-    for (unsigned i = 0; i < k; i++) {
-        uint32_t l = te[i].len;             /* header + frame, written into re[i] */
-        ref_dlog_rx(rx, &w->net.rx_io.v[re[i].iov], 1, l);
-        if (packed) {
-            ref_packed_push(rx, &re[i], l);
-            ref_packed_push(tx, &te[i], 0);
-        } else {
-            ref_split_push(rx, &re[i], l);
-            ref_split_push(tx, &te[i], 0);
-        }
+    uint32_t lens[REF_BURST];
+    for (unsigned i = 0; i < k; i++)
+        lens[i] = te[i].len;                /* header + frame, written into re[i] */
+    if (__builtin_expect(rx->vlog != NULL, 0))
+        for (unsigned i = 0; i < k; i++)    /* the guest address is known: no lookup */
+            ref_dlog_gpa(rx->vlog, re[i].gpa, lens[i]);
+    if (packed) {
+        ref_packed_push_burst(rx, re, lens, k);
+        ref_packed_push_burst(tx, te, NULL, k);
+    } else {
+        ref_split_push_burst(rx, re, lens, k);
+        ref_split_push_burst(tx, te, NULL, k);
     }
     ref_count(&tx->dp.st.packets, k);
     ref_count(&tx->dp.st.bytes, bytes);

@@ -10,7 +10,7 @@ void ref_net_setup(struct ref_net *n, const struct ref_session *s)
 {
     n->mrg = ref_has_feature(s, REF_NET_F_MRG_RXBUF);
     n->hdr_len = n->mrg || ref_has_feature(s, VHU_F_VERSION_1) ? 12u : 10u;
-    n->carry_hdr = s->opts->equal_work;
+    n->carry_hdr = s->opts && s->opts->equal_work;
     n->tx_io.n = n->rx_io.n = 0;
 }
 

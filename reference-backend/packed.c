@@ -150,7 +150,7 @@ static void store_flags(struct pdesc *d, uint16_t f)
  * are held back until flush: the driver walks used entries in order, so it
  * sees the whole burst at once, and the ring's cache lines move to it once
  * per burst instead of once per entry. */
-void ref_packed_push(struct ref_vring *v, const struct ref_elem *e, uint32_t len)
+static void put_used(struct ref_vring *v, const struct ref_elem *e, uint32_t len)
 {
     struct ref_vq *q = &v->dp;
     struct pdesc *d = &ring(v)[q->used_idx];
@@ -166,8 +166,32 @@ void ref_packed_push(struct ref_vring *v, const struct ref_elem *e, uint32_t len
         q->held_pos = q->used_idx;
         q->held_flags = f;
     }
-    ref_dlog_pdesc(v, q->used_idx);
     advance(&q->used_idx, &q->used_wrap, e->ndesc, v->num);
+}
+
+void ref_packed_push(struct ref_vring *v, const struct ref_elem *e, uint32_t len)
+{
+    uint16_t pos = v->dp.used_idx;
+    put_used(v, e, len);
+    ref_dlog_pdesc(v, pos);
+}
+
+/* The used descriptors logged once per burst when they are contiguous (one
+ * ring slot per chain), else one by one. */
+void ref_packed_push_burst(struct ref_vring *v, const struct ref_elem *e, const uint32_t *len,
+                           unsigned k)
+{
+    uint16_t start = v->dp.used_idx;
+    bool one_each = true;
+    for (unsigned i = 0; i < k; i++)
+        one_each = one_each && e[i].ndesc == 1;
+    for (unsigned i = 0; i < k; i++) {
+        if (!one_each)
+            ref_dlog_pdesc(v, v->dp.used_idx);
+        put_used(v, &e[i], len ? len[i] : 0);
+    }
+    if (one_each && v->vlog)
+        ref_dlog_descs_at(v->vlog, start, k, v->num);
 }
 
 static uint16_t fold(uint16_t pos, bool wrap, uint32_t num)
@@ -261,7 +285,8 @@ unsigned ref_packed_pop_burst(struct ref_vring *v, const struct ref_mem *m, stru
             *more = true;                   /* ref_packed_ops.pop takes it */
             return i;
         }
-        e[i] = (struct ref_elem){ .id = d.id, .ndesc = 1, .len = d.len, .iov = at, .niov = 1 };
+        e[i] = (struct ref_elem){ .id = d.id, .ndesc = 1, .len = d.len, .iov = at, .niov = 1,
+                                  .gpa = d.addr };
         advance(&q->last_avail, &q->avail_wrap, 1, v->num);
     }
     return i;

@@ -212,9 +212,28 @@ unsigned ref_split_pop_burst(struct ref_vring *v, const struct ref_mem *m, struc
             io->n = at;
             break;
         }
-        e[i] = (struct ref_elem){ .id = head, .ndesc = 1, .len = d.len, .iov = at, .niov = 1 };
+        e[i] = (struct ref_elem){ .id = head, .ndesc = 1, .len = d.len, .iov = at, .niov = 1,
+                                  .gpa = d.addr };
         q->last_avail++;
     }
     *more = i < n;
     return i;
+}
+
+void ref_split_push_burst(struct ref_vring *v, const struct ref_elem *e, const uint32_t *len,
+                          unsigned k)
+{
+    uint32_t mask = v->num - 1;
+    uint16_t start = v->dp.used_idx;
+    struct sused *ring = used_ring(v);
+    for (unsigned i = 0; i < k; i++) {
+        struct sused *u = &ring[(uint16_t)(start + i) & mask];
+        u->id = e[i].id;
+        u->len = len ? len[i] : 0;
+    }
+    v->dp.used_idx = (uint16_t)(start + k);
+    uint32_t at = start & mask, first = v->num - at < k ? v->num - at : k;
+    ref_dlog_used(v, 4 + 8 * (uint64_t)at, 8 * (uint64_t)first);   /* wraps: two ranges */
+    if (k > first)
+        ref_dlog_used(v, 4, 8 * (uint64_t)(k - first));
 }
