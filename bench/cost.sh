@@ -2,7 +2,7 @@
 # Deterministic cost per frame, beside run.sh's noisy Mpps:
 #   bench/cost.sh [--frames N] [--build DIR] [--refnet BINARY] [--configs "split 64,..."]
 # For each configuration, over a fixed frame count, with valgrind's
-# callgrind (cache simulation on):
+# callgrind (cache simulation on; configurations "RING FRAME [log]"):
 #   refnet  vhost-refnet under callgrind, only ref_fwd_burst counted
 #           (--toggle-collect: the datapath, not the control plane or the
 #           sleeps); the generator runs natively in --lockstep (a batch of
@@ -10,7 +10,7 @@
 #           makes the same bursts; refnet sleeps on kicks between them.
 #   gen     vhc-bench under callgrind, only its per-frame functions
 #           counted (post_batch and the mfe_net calls of its loop), against
-#           a native vhost-refnet --poll.
+#           a native vhost-refnet --poll.  "log": vhc-bench --log.
 # Prints one line per configuration and side: instructions (Ir), L1 data
 # misses (D1mr+D1mw) and last-level misses (DLmr+DLmw) per frame, frames
 # counted by vhost-refnet's own stats.  Exit 1 when valgrind is missing.

@@ -36,7 +36,7 @@ while (($#)); do
         --ovs-socket) ovs=1 ovs_sock=$2; shift 2 ;;   # inside tests/peer/ovs-dpdk.sh
         --no-cost) cost=0; shift ;;
         --out) out=$2; shift 2 ;;
-        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
 done
