@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +43,15 @@ static uint8_t *tx_slot(const struct mfe_net *n, unsigned i)
     return n->txp.hva + (size_t)i * n->txp.slot_len;
 }
 
+/* The fixed TX frame (header, Ethernet header, pattern) at p. */
+static void write_frame(uint8_t *p, uint32_t frame_len)
+{
+    memset(p, 0, MFE_NET_HDR_LEN);            /* no offloads */
+    memcpy(p + MFE_NET_HDR_LEN, eth_hdr, sizeof eth_hdr);
+    for (uint32_t k = DATA_OFF; k < frame_len; k++)
+        p[MFE_NET_HDR_LEN + k] = pattern(k);
+}
+
 int bench_gen_init(struct bench_gen *g, struct mfe_net *n, uint32_t frame_len,
                    unsigned batch, int stall_ms)
 {
@@ -52,13 +62,8 @@ int bench_gen_init(struct bench_gen *g, struct mfe_net *n, uint32_t frame_len,
     g->frame_len = frame_len;
     g->batch = batch ? batch : 32;
     g->stall_ms = stall_ms > 0 ? stall_ms : 1000;
-    for (unsigned i = 0; i < n->txp.n; i++) {
-        uint8_t *p = tx_slot(n, i);
-        memset(p, 0, MFE_NET_HDR_LEN);            /* no offloads */
-        memcpy(p + MFE_NET_HDR_LEN, eth_hdr, sizeof eth_hdr);
-        for (uint32_t k = DATA_OFF; k < frame_len; k++)
-            p[MFE_NET_HDR_LEN + k] = pattern(k);
-    }
+    for (unsigned i = 0; i < n->txp.n; i++)
+        write_frame(tx_slot(n, i), frame_len);
     mfe_ring_disable_cb(&n->tx);                  /* we poll, like a PMD */
     mfe_ring_disable_cb(&n->rx);
     int rc = mfe_net_rx_refill(n);
@@ -112,16 +117,25 @@ static void on_rx(void *arg, const uint8_t *f, uint32_t len)
 
 /* ---- TX ---- */
 
-static unsigned post_batch(struct bench_gen *g)
+/* noinline: bench/cost.sh counts its instructions (callgrind --toggle-collect) */
+__attribute__((noinline)) static unsigned post_batch(struct bench_gen *g)
 {
     struct mfe_net *n = g->n;
     unsigned k = 0;
+    if (g->lockstep && g->c.tx != g->c.rx)
+        return 0;                               /* the last batch is not all back */
     while (k < g->batch && n->txp.nfree > 0 && mfe_ring_free(&n->tx) > 0) {
         unsigned i = n->txp.free[--n->txp.nfree];
-        uint8_t *p = tx_slot(n, i) + MFE_NET_HDR_LEN;
-        memcpy(p + SEQ_OFF, &g->next_seq, sizeof g->next_seq);
-        struct mfe_buf b = {n->txp.gpa + (uint64_t)i * n->txp.slot_len,
-                            MFE_NET_HDR_LEN + g->frame_len};
+        uint8_t *p = tx_slot(n, i);
+        uint64_t gpa = n->txp.gpa + (uint64_t)i * n->txp.slot_len;
+        if (g->ws_slots) {                        /* the slot stays the token */
+            uint64_t off = (uint64_t)g->ws_next * n->txp.slot_len;
+            g->ws_next = g->ws_next + 1 == g->ws_slots ? 0 : g->ws_next + 1;
+            p = g->ws_hva + off;
+            gpa = g->ws_gpa + off;
+        }
+        memcpy(p + MFE_NET_HDR_LEN + SEQ_OFF, &g->next_seq, sizeof g->next_seq);
+        struct mfe_buf b = {gpa, MFE_NET_HDR_LEN + g->frame_len};
         if (mfe_ring_add(&n->tx, &b, 1, NULL, 0, i, false) < 0) {
             n->txp.free[n->txp.nfree++] = (uint16_t)i;
             break;
@@ -218,10 +232,60 @@ int bench_gen_run(struct bench_gen *g, uint64_t duration_ns, struct bench_counts
             last_rx = now;
         if (moved)
             last_move = now;
+        if (g->stop_rx && g->c.rx - c0.rx >= g->stop_rx)
+            break;
         if (now - last_rx > stall_ns)
             rc = -ETIMEDOUT;    /* frames go out (or not) but none come back */
         else if (now - last_move > SPIN_NS && (rc = wait_calls(g)) >= 0)
             rc = rc == 0 ? -ETIMEDOUT : 0;
     }
     return finish(g, &c0, k0, t0, out, elapsed_ns, rc);
+}
+
+/* ---- working set larger than the last-level cache ---- */
+
+int bench_gen_working_set(struct bench_gen *g, struct mfe_mem *mem, uint64_t bytes)
+{
+    uint32_t slot = g->n->txp.slot_len;
+    uint64_t slots = bytes / slot;
+    if (slots < g->n->txp.n || slots > UINT32_MAX)
+        return -EINVAL;
+    g->ws_gpa = mfe_mem_alloc(mem, slots * slot, 4096);
+    g->ws_hva = g->ws_gpa ? mfe_gpa(mem, g->ws_gpa, slots * slot) : NULL;
+    if (!g->ws_hva)
+        return -ENOMEM;
+    g->ws_slots = (unsigned)slots;
+    for (uint64_t i = 0; i < slots; i++)
+        write_frame(g->ws_hva + i * slot, g->frame_len);
+    return 0;
+}
+
+double bench_memcpy_rate(uint32_t frame_len, uint64_t ws_bytes, unsigned dst_slots,
+                         double seconds)
+{
+    uint32_t slot = MFE_NET_HDR_LEN + MFE_NET_MAX_FRAME;
+    uint64_t nsrc = ws_bytes / slot;
+    uint8_t *src = malloc(nsrc * slot), *dst = malloc((size_t)dst_slots * slot);
+    if (!src || !dst || nsrc == 0) {
+        free(src);
+        free(dst);
+        return 0;
+    }
+    memset(src, 0x5a, nsrc * slot);             /* touched: no zero-page reads */
+    memset(dst, 0, (size_t)dst_slots * slot);
+    uint64_t t0 = bench_now_ns(), t = t0, copies = 0, s = 0;
+    unsigned d = 0;
+    while (t - t0 < (uint64_t)(seconds * 1e9)) {
+        for (unsigned k = 0; k < 1024; k++) {
+            memcpy(dst + (size_t)d * slot, src + s * slot, frame_len);
+            s = s + 1 == nsrc ? 0 : s + 1;
+            d = d + 1 == dst_slots ? 0 : d + 1;
+        }
+        copies += 1024;
+        t = bench_now_ns();
+    }
+    __asm__ volatile("" : : "r"(dst) : "memory");   /* the copies are used */
+    free(src);
+    free(dst);
+    return (double)copies * frame_len / ((double)(t - t0) / 1e9);
 }

@@ -21,6 +21,7 @@
 
 #include "bench_gen.h"
 #include "mfe.h"
+#include "mfe_migrate.h"
 #include "mfe_net.h"
 #include "mfe_ring.h"
 
@@ -28,8 +29,9 @@ enum { EXIT_DATAPATH = 1, EXIT_USAGE = 2, EXIT_SKIP = 3, EXIT_CONTROL = 4 };
 
 struct opts {
     const char *socket, *backend;
-    bool packed, mrg, listen;
-    unsigned ring_size, frame, batch;
+    bool packed, mrg, listen, log, copy_only, lockstep;
+    unsigned ring_size, frame, batch, ws_mib;
+    uint64_t frames;
     double warmup_s, seconds;
     int timeout_ms, stall_ms;
 };
@@ -50,13 +52,22 @@ static void usage(FILE *out)
             "                        %u..%u (default 64)\n"
             "  -b, --batch N         frames per kick (default 32)\n"
             "      --mrg             negotiate MRG_RXBUF (default: off)\n"
+            "      --frames N        end the measured period after N frames came back\n"
+            "                        (--seconds still bounds it; for valgrind runs)\n"
+            "      --log             dirty logging on, as QEMU turns it on for migration\n"
+            "      --working-set MIB rotate TX frames through MIB MiB of guest memory\n"
+            "      --lockstep        post a batch only when the last one is all back\n"
+            "                        (bench/cost.sh: the same bursts in every run)\n"
+            "      --memcpy          no back end: measure memcpy of --frame bytes on the\n"
+            "                        --working-set terms and print copy_gbps=\n"
             "  -w, --warmup SEC      warm-up, not measured (default 1)\n"
             "  -t, --seconds SEC     measured period (default 5)\n"
             "      --timeout MS      every control-plane wait (default 3000)\n"
             "      --stall MS        give up when no frame came back for MS (default 2000)\n"
             "  -h, --help            this text\n"
             "Output: backend= ring= size= tx_pps= rx_pps= rx_gbps= kicks= calls= seconds=\n"
-            "qsize= mrg= tx= rx= waits= checked= bad= status=; rx_gbps counts frame bytes.\n"
+            "qsize= mrg= log= ws_mib= tx= rx= waits= checked= bad= status=; rx_gbps counts\n"
+            "frame bytes.\n"
             "Exit: 0 ok, 1 datapath failed, 2 usage, 3 skipped, 4 control plane failed.\n",
             BENCH_MIN_FRAME, MFE_NET_MAX_FRAME);
 }
@@ -75,6 +86,11 @@ static int parse_opt(struct opts *o, int c, const char *arg)
     case 'n': o->backend = arg; return 0;
     case 'L': o->listen = true; return 0;
     case 'M': o->mrg = true; return 0;
+    case 'G': o->log = true; return 0;
+    case 'C': o->copy_only = true; return 0;
+    case 'K': o->lockstep = true; return 0;
+    case 'W': o->ws_mib = (unsigned)strtoul(arg, &end, 10); break;
+    case 'F': o->frames = strtoull(arg, &end, 10); break;
     case 'r':
         if (strcmp(arg, "split") && strcmp(arg, "packed"))
             return bad_usage("--ring must be split or packed", arg);
@@ -94,12 +110,16 @@ static int parse_opt(struct opts *o, int c, const char *arg)
 
 static int check_opts(const struct opts *o)
 {
-    if (!o->socket)
+    if (o->ws_mib > 192)
+        return bad_usage("--working-set must be at most 192 MiB (guest memory is 256)", "");
+    if (!o->socket && !o->copy_only)
         return bad_usage("missing option", "--socket PATH");
     if (o->ring_size != 256 && o->ring_size != 1024)
         return bad_usage("--ring-size must be 256 or 1024", "");
     if (o->frame < BENCH_MIN_FRAME || o->frame > MFE_NET_MAX_FRAME)
         return bad_usage("--frame out of range", "");
+    if (o->copy_only)
+        return o->ws_mib ? 0 : bad_usage("--memcpy needs", "--working-set MIB");
     if (o->batch == 0 || o->batch > o->ring_size)
         return bad_usage("--batch must be 1..ring size", "");
     if (o->warmup_s < 0 || o->seconds <= 0 || o->seconds > 3600 || o->warmup_s > 3600)
@@ -119,6 +139,10 @@ static int parse_args(struct opts *o, int argc, char **argv)
         {"batch", required_argument, NULL, 'b'},   {"mrg", no_argument, NULL, 'M'},
         {"warmup", required_argument, NULL, 'w'},  {"seconds", required_argument, NULL, 't'},
         {"timeout", required_argument, NULL, 'T'}, {"stall", required_argument, NULL, 'S'},
+        {"frames", required_argument, NULL, 'F'}, {"log", no_argument, NULL, 'G'},
+        {"working-set", required_argument, NULL, 'W'},
+        {"memcpy", no_argument, NULL, 'C'},
+        {"lockstep", no_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     *o = (struct opts){.backend = "unknown", .ring_size = 256, .frame = 64, .batch = 32,
@@ -202,6 +226,22 @@ static int bring_up(struct mfe *f, const struct opts *o)
     return 0;
 }
 
+/* Dirty logging on as QEMU turns it on when a migration starts: a log
+ * memfd covering guest memory, SET_LOG_BASE, LOG_ALL, the rings' log flag. */
+static int log_on(struct mfe *f, struct mfe_log *l)
+{
+    if (!(f->features & (1ull << VHU_F_LOG_ALL)))
+        return printf("SKIP: the back end does not offer LOG_ALL (bit 26)\n"), -EXIT_SKIP;
+    int rc = mfe_log_alloc(l, mfe_log_words_for(&f->mem));
+    if (rc < 0) {
+        fprintf(stderr, "vhc-bench: log memfd: %s\n", strerror(-rc));
+        return -EXIT_CONTROL;
+    }
+    if (mfe_migration_log_on(f, l) < 0)
+        return fail(f, "dirty logging on (QEMU 7.2 migration sequence)");
+    return 0;
+}
+
 /* ---- measuring ---- */
 
 struct result {
@@ -214,12 +254,12 @@ static void print_line(const struct opts *o, const struct result *r)
 {
     double s = r->ns ? (double)r->ns / 1e9 : 1e-9;
     printf("backend=%s ring=%s size=%u tx_pps=%.0f rx_pps=%.0f rx_gbps=%.3f kicks=%llu "
-           "calls=%llu seconds=%.3f qsize=%u mrg=%d tx=%llu rx=%llu waits=%llu checked=%llu bad=%llu "
+           "calls=%llu seconds=%.3f qsize=%u mrg=%d log=%d ws_mib=%u tx=%llu rx=%llu waits=%llu checked=%llu bad=%llu "
            "status=%s\n",
            o->backend, o->packed ? "packed" : "split", o->frame, (double)r->c.tx / s,
            (double)r->c.rx / s, (double)r->c.rx_bytes * 8 / s / 1e9,
            (unsigned long long)r->c.kicks, (unsigned long long)r->c.calls, s, o->ring_size,
-           o->mrg, (unsigned long long)r->c.tx, (unsigned long long)r->c.rx,
+           o->mrg, o->log, o->ws_mib, (unsigned long long)r->c.tx, (unsigned long long)r->c.rx,
            (unsigned long long)r->c.waits,
            (unsigned long long)r->c.checked, (unsigned long long)r->c.bad, r->status);
     fflush(stdout);
@@ -248,8 +288,12 @@ static int measure(struct mfe *f, const struct opts *o, struct result *r)
     }
     struct bench_gen g;
     rc = bench_gen_init(&g, &n, o->frame, o->batch, o->stall_ms);
+    if (rc == 0 && o->ws_mib)
+        rc = bench_gen_working_set(&g, &f->mem, (uint64_t)o->ws_mib << 20);
     if (rc == 0 && o->warmup_s > 0)
         rc = bench_gen_run(&g, (uint64_t)(o->warmup_s * 1e9), &r->c, &r->ns);
+    g.stop_rx = o->frames;
+    g.lockstep = o->lockstep;
     if (rc == 0)
         rc = bench_gen_run(&g, (uint64_t)(o->seconds * 1e9), &r->c, &r->ns);
     r->status = status_of(rc, &g.c);
@@ -272,10 +316,19 @@ int main(int argc, char **argv)
         usage(rc > 0 ? stdout : stderr);
         return rc > 0 ? 0 : EXIT_USAGE;
     }
+    if (o.copy_only) {
+        double r = bench_memcpy_rate(o.frame, (uint64_t)o.ws_mib << 20, o.ring_size, o.seconds);
+        printf("memcpy size=%u ws_mib=%u dst_slots=%u copy_gbps=%.3f copy_fps=%.0f status=%s\n",
+               o.frame, o.ws_mib, o.ring_size, r * 8 / 1e9, r / o.frame, r > 0 ? "ok" : "no-memory");
+        return r > 0 ? 0 : EXIT_DATAPATH;
+    }
     signal(SIGPIPE, SIG_IGN);
     struct mfe f;
     mfe_init(&f, o.timeout_ms);
+    struct mfe_log log = {.fd = -1};
     rc = bring_up(&f, &o);
+    if (rc == 0 && o.log)
+        rc = log_on(&f, &log);
     if (rc == 0) {
         struct result r = {0};
         rc = measure(&f, &o, &r);
@@ -286,5 +339,6 @@ int main(int argc, char **argv)
         }
     }
     mfe_close(&f);
+    mfe_log_free(&log);
     return -rc;
 }

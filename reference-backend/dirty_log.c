@@ -161,3 +161,18 @@ REF_HANDLER(set_log_base)
     reply->u.u64 = 0;
     return 0;
 }
+
+void ref_dlog_descs_at(const struct ref_vlog *l, uint16_t pos, uint32_t n, uint32_t num)
+{
+    if (!l->used || n == 0)
+        return;
+    uint32_t first = num - pos < n ? num - pos : n;
+    mark(l, l->desc_gpa + (uint64_t)pos * 16, (uint64_t)first * 16);
+    if (n > first)
+        mark(l, l->desc_gpa, (uint64_t)(n - first) * 16);
+}
+
+void ref_dlog_gpa(const struct ref_vlog *l, uint64_t gpa, uint64_t len)
+{
+    mark(l, gpa, len);
+}

@@ -45,6 +45,10 @@ void ref_dlog_free(struct ref_session *s);
 
 void ref_dlog_used_at(const struct ref_vlog *l, uint64_t off, uint64_t len);
 void ref_dlog_desc_at(const struct ref_vlog *l, uint16_t pos);
+/* n used descriptors from pos (wrapping at num). */
+void ref_dlog_descs_at(const struct ref_vlog *l, uint16_t pos, uint32_t n, uint32_t num);
+/* Guest bytes [gpa, gpa+len) written (the address known already: no lookup). */
+void ref_dlog_gpa(const struct ref_vlog *l, uint64_t gpa, uint64_t len);
 void ref_dlog_iovs(const struct ref_vlog *l, const struct ref_iov *iov, unsigned n,
                    uint32_t len);
 

@@ -70,6 +70,7 @@ struct ref_elem {
     uint16_t ndesc;     /* packed: ring slots the chain took */
     uint32_t len;       /* bytes in its iovs (of the wanted direction) */
     unsigned iov, niov; /* its range in the pool */
+    uint64_t gpa;       /* burst pops: the one buffer's guest address */
     bool bad;
 };
 
@@ -94,6 +95,26 @@ struct ref_ring_ops {
 
 extern const struct ref_ring_ops ref_split_ops, ref_packed_ops;
 
+/* The same, called directly by the specialised loops (loop.c). */
+void ref_split_push(struct ref_vring *v, const struct ref_elem *e, uint32_t len);
+void ref_split_flush(struct ref_vring *v);
+void ref_packed_push(struct ref_vring *v, const struct ref_elem *e, uint32_t len);
+void ref_packed_flush(struct ref_vring *v);
+/* k pushes at once (len NULL: all 0), the used ring logged once per burst. */
+void ref_split_push_burst(struct ref_vring *v, const struct ref_elem *e, const uint32_t *len,
+                          unsigned k);
+void ref_packed_push_burst(struct ref_vring *v, const struct ref_elem *e, const uint32_t *len,
+                           unsigned k);
+/* Burst pops: up to max chains of one buffer each (one iov, the wanted
+ * direction, translated by the inline path), read ahead and prefetched.
+ * They stop early, with *more set, at any other chain, a bad one or a ring
+ * to break: that one is left for the ops' pop, which handles (and counts)
+ * it.  Nothing is counted or broken here. */
+unsigned ref_split_pop_burst(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *io,
+                             bool write, struct ref_elem *e, unsigned max, bool *more);
+unsigned ref_packed_pop_burst(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *io,
+                              bool write, struct ref_elem *e, unsigned max, bool *more);
+
 static inline const struct ref_ring_ops *ref_ops(const struct ref_vring *v)
 {
     return v->packed ? &ref_packed_ops : &ref_split_ops;
@@ -117,6 +138,17 @@ static inline void ref_desc_copy(void *dst, const void *src)
 {
     memcpy(dst, src, 16);
     __asm__ volatile("" ::: "memory");
+}
+
+/* memcpy where the ranges cannot overlap; a guest may post RX and TX
+ * buffers that do, and then it is memmove. */
+static inline void ref_copy(uint8_t *dst, const uint8_t *src, uint32_t len)
+{
+    uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src;
+    if (d + len <= s || s + len <= d)
+        memcpy(dst, src, len);
+    else
+        memmove(dst, src, len);
 }
 
 /* Counter update by the single writer. */
@@ -165,6 +197,7 @@ static inline bool ref_need_event(uint16_t event, uint16_t new_idx, uint16_t old
 struct ref_net {
     uint32_t hdr_len;           /* 12 with VERSION_1 or MRG_RXBUF, else 10 */
     bool mrg;
+    bool carry_hdr;             /* --equal-work: RX gets the TX frame's header */
     struct ref_iovs tx_io, rx_io;
 };
 void ref_net_setup(struct ref_net *n, const struct ref_session *s);

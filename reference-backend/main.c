@@ -123,6 +123,9 @@ static void usage(FILE *f)
             "  --tap NAME             TAP interface for --mode tap (created if missing)\n"
             "  --poll                 datapath threads busy-poll their rings (one core\n"
             "                         each) instead of sleeping on kicks\n"
+            "  --equal-work           the work DPDK's vhost and testpmd's io forwarding do\n"
+            "                         (bench): offer its offloads, carry the TX header to\n"
+            "                         RX, copy each frame twice (through a host buffer)\n"
             "  --once                 serve one connection, then exit (status 0 if it\n"
             "                         ended with a clean EOF, 1 otherwise)\n"
             "  -v, --verbose          log every message\n"
@@ -142,7 +145,7 @@ static bool parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 }
 
 enum { OPT_CLIENT = 256, OPT_QUEUES, OPT_SLOTS, OPT_NO_ACK, OPT_ONCE, OPT_SOCKET, OPT_MODE,
-       OPT_TAP, OPT_POLL };
+       OPT_TAP, OPT_POLL, OPT_EQUAL };
 
 static const struct option long_opts[] = {
     { "socket", required_argument, NULL, OPT_SOCKET },
@@ -154,6 +157,7 @@ static const struct option long_opts[] = {
     { "mode", required_argument, NULL, OPT_MODE },
     { "tap", required_argument, NULL, OPT_TAP },
     { "poll", no_argument, NULL, OPT_POLL },
+    { "equal-work", no_argument, NULL, OPT_EQUAL },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -173,6 +177,7 @@ static int apply_opt(int c, struct ref_opts *o)
     case OPT_NO_ACK: o->reply_ack = false; return 0;
     case OPT_ONCE: o->once = true; return 0;
     case OPT_POLL: o->poll = true; return 0;
+    case OPT_EQUAL: o->equal_work = true; return 0;
     case OPT_TAP: o->tap = optarg; return 0;
     case OPT_MODE:
         o->mode = optarg;

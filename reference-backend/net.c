@@ -10,6 +10,7 @@ void ref_net_setup(struct ref_net *n, const struct ref_session *s)
 {
     n->mrg = ref_has_feature(s, REF_NET_F_MRG_RXBUF);
     n->hdr_len = n->mrg || ref_has_feature(s, VHU_F_VERSION_1) ? 12u : 10u;
+    n->carry_hdr = s->opts && s->opts->equal_work;
     n->tx_io.n = n->rx_io.n = 0;
     n->tx_io.write = false;     /* the IOTLB permission each pool needs */
     n->rx_io.write = true;
@@ -28,7 +29,7 @@ static void put(struct wcur *w, const uint8_t *p, uint32_t len)
         const struct ref_iov *d = &w->v[w->i];
         uint32_t room = d->len - w->off;
         uint32_t k = len < room ? len : room;
-        memmove(d->p + w->off, p, k);   /* a hostile guest may overlap RX and TX */
+        ref_copy(d->p + w->off, p, k);  /* memmove if a hostile guest overlaps RX and TX */
         p += k, len -= k, w->off += k;
         if (w->off == d->len)
             w->i++, w->off = 0;
@@ -77,12 +78,24 @@ static void complete_empty(struct ref_vring *rx, const struct ref_elem *el, unsi
         ref_ops(rx)->push(rx, &el[i], 0);
 }
 
+/* The first len bytes of the src iovs (fewer if they are shorter). */
+static void take_hdr(uint8_t *hdr, uint32_t len, const struct ref_iov *src, unsigned nsrc)
+{
+    for (unsigned i = 0; i < nsrc && len > 0; i++) {
+        uint32_t k = src[i].len < len ? src[i].len : len;
+        memcpy(hdr, src[i].p, k);
+        hdr += k, len -= k;
+    }
+}
+
 /* Header, then the frame, across the k buffers; each used entry gets what
  * was written into it (all full but the last). */
 static void fill(struct ref_net *n, struct ref_vring *rx, const struct ref_elem *el, unsigned k,
                  const struct ref_iov *src, unsigned nsrc, uint32_t skip, uint32_t len)
 {
     uint8_t hdr[12] = { 0 };
+    if (n->carry_hdr && skip == n->hdr_len)    /* loopback: the TX header, as DPDK carries it */
+        take_hdr(hdr, n->hdr_len, src, nsrc);
     hdr[10] = (uint8_t)k;               /* num_buffers, little endian */
     hdr[11] = (uint8_t)(k >> 8);
     struct wcur w = { &n->rx_io.v[el[0].iov], n->rx_io.n - el[0].iov, 0, 0 };
@@ -94,7 +107,7 @@ static void fill(struct ref_net *n, struct ref_vring *rx, const struct ref_elem 
     }
     if (w.i == 0 && nsrc > 0 && src[0].len >= skip && src[0].len - skip >= len &&
         w.v[0].len - w.off >= len)
-        memmove(w.v[0].p + w.off, src[0].p + skip, len);   /* one buffer each side */
+        ref_copy(w.v[0].p + w.off, src[0].p + skip, len);  /* one buffer each side */
     else
         copy_iovs(&w, src, nsrc, skip, len);
     uint32_t left = n->hdr_len + len;

@@ -66,6 +66,7 @@ struct ref_opts {
     bool once;
     bool verbose;
     bool poll;                  /* datapath workers busy-poll (--poll) */
+    bool equal_work;            /* --equal-work: offloads offered, two copies (loop.c) */
     const char *mode;           /* "loopback", "tap" or "switch" */
     const char *tap;            /* --tap NAME */
     int tap_fds[REF_MAX_QUEUE_PAIRS];   /* one TAP queue per pair, or -1 */

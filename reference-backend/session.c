@@ -29,6 +29,11 @@ static uint64_t offered_features(const struct ref_opts *o)
         f |= BIT(REF_F_IOMMU_PLATFORM);     /* IOTLB: iotlb.h */
     if (o->queues > 1)
         f |= BIT(NET_F_MQ);
+    /* --equal-work: the offloads DPDK's vhost offers (CSUM, GUEST_CSUM,
+     * GUEST_TSO4/6, GUEST_UFO, HOST_TSO4/6, HOST_UFO); loopback carries the
+     * TX header to RX (net.c, loop.c), so the guest's requests are kept. */
+    if (o->equal_work)
+        f |= BIT(0) | BIT(1) | BIT(7) | BIT(8) | BIT(10) | BIT(11) | BIT(12) | BIT(14);
     return f;
 }
 

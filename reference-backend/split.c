@@ -119,7 +119,7 @@ static int split_pop(struct ref_vring *v, const struct ref_mem *m, struct ref_io
     return 1;
 }
 
-static void split_push(struct ref_vring *v, const struct ref_elem *e, uint32_t len)
+void ref_split_push(struct ref_vring *v, const struct ref_elem *e, uint32_t len)
 {
     struct sused *u = &used_ring(v)[v->dp.used_idx & (v->num - 1)];
     u->id = e->id;
@@ -130,7 +130,7 @@ static void split_push(struct ref_vring *v, const struct ref_elem *e, uint32_t l
 
 /* Publish the burst's used entries with one release store, then signal if
  * the driver wants it (event idx: used_event crossed; else NO_INTERRUPT). */
-static void split_flush(struct ref_vring *v)
+void ref_split_flush(struct ref_vring *v)
 {
     struct ref_vq *q = &v->dp;
     if (q->used_idx == q->signalled)
@@ -172,5 +172,68 @@ static void split_notify_off(struct ref_vring *v)
 }
 
 const struct ref_ring_ops ref_split_ops = {
-    split_pop, split_push, split_flush, split_has_avail, split_notify_on, split_notify_off,
+    split_pop, ref_split_push, ref_split_flush, split_has_avail, split_notify_on, split_notify_off,
 };
+
+/* Burst pop (dp.h): the avail index read once, every head of the burst
+ * read and its descriptor prefetched before the first is used (as DPDK's
+ * vhost does), then the one-buffer chains taken inline. */
+unsigned ref_split_pop_burst(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *io,
+                             bool write, struct ref_elem *e, unsigned max, bool *more)
+{
+    struct ref_vq *q = &v->dp;
+    *more = false;
+    if (q->broken)
+        return 0;
+    uint16_t avail = load_acquire(avail_idx(v));
+    uint16_t n = (uint16_t)(avail - q->last_avail);
+    if (n > v->num) {
+        *more = true;                       /* ref_split_ops.pop breaks the ring */
+        return 0;
+    }
+    q->avail_cache = avail;
+    n = n < max ? n : (uint16_t)max;
+    const uint16_t *ring = avail_ring(v);
+    const struct sdesc *tab = v->desc;
+    uint32_t mask = v->num - 1;
+    for (unsigned i = 0; i < n; i++)        /* a hint: masked, never outside the table */
+        __builtin_prefetch(&tab[ring[(uint16_t)(q->last_avail + i) & mask] & mask]);
+    unsigned i;
+    for (i = 0; i < n; i++) {
+        uint16_t head = *(volatile const uint16_t *)&ring[q->last_avail & mask];
+        struct sdesc d;
+        if (head >= v->num)
+            break;
+        ref_desc_copy(&d, &tab[head]);
+        unsigned at = io->n;
+        if ((d.flags & (REF_DESC_F_NEXT | REF_DESC_F_INDIRECT)) ||
+            !!(d.flags & REF_DESC_F_WRITE) != write ||
+            ref_xlate(m, &q->hint, d.addr, d.len, io) < 0 || io->n != at + 1) {
+            io->n = at;
+            break;
+        }
+        e[i] = (struct ref_elem){ .id = head, .ndesc = 1, .len = d.len, .iov = at, .niov = 1,
+                                  .gpa = d.addr };
+        q->last_avail++;
+    }
+    *more = i < n;
+    return i;
+}
+
+void ref_split_push_burst(struct ref_vring *v, const struct ref_elem *e, const uint32_t *len,
+                          unsigned k)
+{
+    uint32_t mask = v->num - 1;
+    uint16_t start = v->dp.used_idx;
+    struct sused *ring = used_ring(v);
+    for (unsigned i = 0; i < k; i++) {
+        struct sused *u = &ring[(uint16_t)(start + i) & mask];
+        u->id = e[i].id;
+        u->len = len ? len[i] : 0;
+    }
+    v->dp.used_idx = (uint16_t)(start + k);
+    uint32_t at = start & mask, first = v->num - at < k ? v->num - at : k;
+    ref_dlog_used(v, 4 + 8 * (uint64_t)at, 8 * (uint64_t)first);   /* wraps: two ranges */
+    if (k > first)
+        ref_dlog_used(v, 4, 8 * (uint64_t)(k - first));
+}

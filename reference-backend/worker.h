@@ -16,6 +16,8 @@
 #include "fault.h"
 #include "switch.h"
 
+#define REF_BOUNCE 2048u          /* --equal-work host buffer: header + frame */
+
 enum ref_req { REF_RUN, REF_PARK, REF_QUIT };
 
 struct ref_worker {
@@ -43,12 +45,18 @@ struct ref_worker {
     int64_t starved_since;      /* ms when RX last had no room, 0: not starved */
     uint32_t pend_len;          /* TAP frame waiting for RX room */
     uint8_t pend[REF_MAX_FRAME];
+    /* --equal-work: the host buffers a burst's frames pass through (loop.c) */
+    uint8_t bounce[REF_BURST][REF_BOUNCE];
 };
 
 struct ref_dp {
     struct ref_worker w[REF_MAX_QUEUE_PAIRS];
 };
 
+/* loop.c: the loopback fast path; 1 work done, 0 idle, or REF_LOOP_GENERAL:
+ * nothing done, the general path (ref_fwd_burst) must take this burst. */
+#define REF_LOOP_GENERAL 2
+int ref_loop_burst(struct ref_worker *w);
 /* One burst each way: 1 work done, 0 idle, -1 waiting for RX buffers. */
 int ref_fwd_burst(struct ref_worker *w);
 /* The switch frame held for RX room is dropped (counted on the RX ring). */

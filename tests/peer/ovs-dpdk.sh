@@ -14,6 +14,9 @@
 # back (in_port=P,actions=in_port).  Cases that must kill or restart the back
 # end SKIP (the runner cannot, with --socket).
 #
+# VHC_OVS_RUN, when set, replaces the suite: "$VHC_OVS_RUN SOCKET" runs against
+# the port (bench/run.sh --ovs); VHC_OVS_CONFIG adds Open_vSwitch settings.
+#
 # OVS-DPDK always adds --in-memory, which rules out --no-huge: the script
 # allocates 2 MiB hugepages (VHC_OVS_PAGES, default 600) on top of what is
 # there, mounts a private hugetlbfs when none is mounted, runs ovsdb-server
@@ -129,7 +132,7 @@ vsctl --no-wait init
 vsctl --no-wait set Open_vSwitch . other_config:dpdk-init=true \
     other_config:dpdk-socket-mem=512 other_config:dpdk-socket-limit=$((pages * 2)) \
     other_config:dpdk-lcore-mask=0x1 other_config:pmd-cpu-mask=$pmd_mask \
-    other_config:per-port-memory=true "other_config:dpdk-extra=$extra"
+    other_config:per-port-memory=true "other_config:dpdk-extra=$extra" ${VHC_OVS_CONFIG:-}
 # netdev_dpdk at debug level: the log shows each TX-queue map change
 "$vswitchd" "$db" --pidfile="$OVS_RUNDIR/ovs-vswitchd.pid" \
     --unixctl="$OVS_RUNDIR/ovs-vswitchd.ctl" --log-file="$OVS_LOGDIR/ovs-vswitchd.log" \
@@ -173,8 +176,14 @@ fi
 # In the background, so a signal to this script is handled at once (the trap
 # stops the suite first).
 rc=0
-timeout -k 10 "${VHC_OVS_LIMIT:-420}" "$here/run-suite.sh" "$vc" "$outdir" ovs-dpdk "$mode" \
-    --socket "$sock" --expect "$expect" "$@" &
+if [[ -n ${VHC_OVS_RUN:-} ]]; then
+    # another user of the running OVS (bench/run.sh --ovs): VHC_OVS_RUN SOCKET
+    # shellcheck disable=SC2086
+    timeout -k 10 "${VHC_OVS_LIMIT:-420}" $VHC_OVS_RUN "$sock" &
+else
+    timeout -k 10 "${VHC_OVS_LIMIT:-420}" "$here/run-suite.sh" "$vc" "$outdir" ovs-dpdk "$mode" \
+        --socket "$sock" --expect "$expect" "$@" &
+fi
 suite_pid=$!
 wait "$suite_pid" || rc=$?
 suite_pid=
@@ -184,5 +193,5 @@ if ! kill -0 "$sw_pid" 2> /dev/null; then
     rc=1
 fi
 # OVS's log of the run, for the failures' details
-cp "$OVS_LOGDIR/ovs-vswitchd.log" "$outdir/ovs-dpdk-$mode.ovs-vswitchd.log" 2> /dev/null || true
+[[ -n ${VHC_OVS_RUN:-} ]] || cp "$OVS_LOGDIR/ovs-vswitchd.log" "$outdir/ovs-dpdk-$mode.ovs-vswitchd.log" 2> /dev/null || true
 exit "$rc"

@@ -588,6 +588,83 @@ START_TEST(ring_misaligned_in_file)
 }
 END_TEST
 
+
+/* ---- burst pops (loop.c's fast path) ---- */
+
+/* They take one-buffer chains and stop, with nothing counted, at the first
+ * other one, which the ops' pop then handles. */
+START_TEST(split_burst_stops_at_unusual)
+{
+    start_ring(false);
+    sdesc(0, BUF_GPA, 100, 0, 0);
+    sdesc(1, BUF_GPA + 200, 50, REF_DESC_F_NEXT, 2);
+    sdesc(2, BUF_GPA + 300, 50, 0, 0);
+    sdesc(3, GPA_C, 60, 0, 0);
+    sdesc(4, BUF_GPA + 400, 64, 0, 0);
+    post(0);
+    post(1);
+    post(3);
+    post(9);                                    /* head >= ring size */
+    struct ref_elem e[8];
+    bool more;
+    ck_assert_uint_eq(ref_split_pop_burst(&vr, &mem, &io, false, e, 8, &more), 1);
+    ck_assert(more);
+    ck_assert(e[0].id == 0 && e[0].len == 100 && e[0].niov == 1 && e[0].gpa == BUF_GPA);
+    ck_assert_ptr_eq(io.v[e[0].iov].p, host(BUF_GPA));
+    ck_assert_int_eq(ref_split_ops.pop(&vr, &mem, &io, false, &e[1]), 1);
+    ck_assert(!e[1].bad && e[1].id == 1 && e[1].len == 100 && e[1].niov == 2);
+    ck_assert_uint_eq(ref_split_pop_burst(&vr, &mem, &io, false, e, 8, &more), 1);
+    ck_assert(more && e[0].id == 3);
+    ck_assert_uint_eq(bad_count(), 0);          /* the bad head is left for pop */
+    ck_assert(!vr.dp.broken);
+    ck_assert_int_eq(spop(&e[0], false), -1);
+    ck_assert(vr.dp.broken);
+}
+END_TEST
+
+START_TEST(split_burst_push)
+{
+    start_ring(false);
+    for (unsigned i = 0; i < 3; i++) {
+        sdesc(i, BUF_GPA + 100 * i, 100, REF_DESC_F_WRITE, 0);
+        post((uint16_t)i);
+    }
+    struct ref_elem e[4];
+    bool more;
+    ck_assert_uint_eq(ref_split_pop_burst(&vr, &mem, &io, false, e, 4, &more), 0);
+    ck_assert(more);                            /* wrong direction: for pop */
+    ck_assert_uint_eq(ref_split_pop_burst(&vr, &mem, &io, true, e, 2, &more), 2);
+    ck_assert(!more);
+    uint32_t lens[2] = { 70, 80 };
+    ref_split_push_burst(&vr, e, lens, 2);
+    ref_split_ops.flush(&vr);
+    uint32_t *used = host(RING_GPA + 0x200);    /* flags+idx, then id,len pairs */
+    ck_assert_uint_eq(used[0] >> 16, 2);
+    ck_assert(used[1] == 0 && used[2] == 70 && used[3] == 1 && used[4] == 80);
+}
+END_TEST
+
+START_TEST(packed_burst_stops_at_bad_id)
+{
+    start_ring(true);
+    pdesc(0, BUF_GPA, 100, 3, 0);
+    pdesc(1, BUF_GPA + 100, 100, NUM + 1, 0);   /* id >= ring size */
+    struct ref_elem e[4];
+    bool more;
+    ck_assert_uint_eq(ref_packed_pop_burst(&vr, &mem, &io, false, e, 4, &more), 1);
+    ck_assert(more && e[0].id == 3 && e[0].gpa == BUF_GPA);
+    ck_assert_uint_eq(bad_count(), 0);
+    ck_assert_int_eq(ref_packed_ops.pop(&vr, &mem, &io, false, &e[1]), 1);
+    ck_assert(e[1].bad);
+    ck_assert_uint_eq(bad_count(), 1);
+    ref_packed_push_burst(&vr, e, NULL, 2);
+    ref_packed_ops.flush(&vr);
+    struct pdesc *d = host(RING_GPA);
+    uint16_t used = REF_DESC_F_AVAIL | REF_DESC_F_USED;
+    ck_assert(d[0].id == 3 && (d[0].flags & used) == used && (d[1].flags & used) == used);
+}
+END_TEST
+
 static Suite *dp_suite(void)
 {
     Suite *s = suite_create("refnet_dp");
@@ -612,6 +689,8 @@ static Suite *dp_suite(void)
     tcase_add_test(t, split_avail_idx_jump);
     tcase_add_test(t, split_head_out_of_range);
     tcase_add_test(t, split_direction_filter);
+    tcase_add_test(t, split_burst_stops_at_unusual);
+    tcase_add_test(t, split_burst_push);
     suite_add_tcase(s, t);
     t = tcase_create("packed");
     tcase_add_checked_fixture(t, setup_mem, teardown);
@@ -624,6 +703,7 @@ static Suite *dp_suite(void)
     tcase_add_test(t, packed_indirect_bad);
     tcase_add_test(t, packed_indirect_good);
     tcase_add_test(t, packed_indirect_longer_than_queue);
+    tcase_add_test(t, packed_burst_stops_at_bad_id);
     suite_add_tcase(s, t);
     return s;
 }

@@ -1,0 +1,86 @@
+# run.sh's summary over results.tsv (pair ring frame column pps gbps status
+# waits steal load).  A run is in slow mode when the generator waited (more
+# than 5 waits of >= 1 ms per second: nothing moved), steal time passed 5 %,
+# or it ran under half its column's best rate in the same configuration;
+# slow runs are listed apart and kept out of medians and ratios.
+function med(a, n,   i, j, t) {
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+    return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+}
+function good(p, cfg, col) { return ok[p, cfg, col] && (inclslow || !slow[p, cfg, col]) }
+function ratio(num, den, cfg, what,   p, r, n, m) {
+    n = 0
+    for (p = 1; p <= maxp; p++)
+        if (good(p, cfg, num) && good(p, cfg, den) && val[p, cfg, den, what] > 0)
+            r[++n] = val[p, cfg, num, what] / val[p, cfg, den, what]
+    if (n == 0) return "n/a"
+    m = med(r, n)
+    return sprintf("%.2f/%.2f/%.2f (%d)", r[1], m, r[n], n)
+}
+function medv(col, cfg, what,   p, v, n) {
+    n = 0
+    for (p = 1; p <= maxp; p++) if (good(p, cfg, col)) v[++n] = val[p, cfg, col, what]
+    return n ? med(v, n) : -1
+}
+{
+    cfg = $2 " " $3; key = $1 SUBSEP cfg SUBSEP $4
+    ok[key] = ($7 == "ok"); val[key, "pps"] = $5; val[key, "gbps"] = $6
+    waits[key] = $8; steal[key] = $9; load[key] = $10
+    if ($7 == "ok" && $5 > best[cfg, $4]) best[cfg, $4] = $5
+    if ($1 > maxp) maxp = $1
+    if (!(cfg in seen)) { seen[cfg] = 1; cfgs[++nc] = cfg }
+    if (!($4 in seencol)) { seencol[$4] = 1; cols[++ncol] = $4 }
+    keys[++nk] = key
+}
+END {
+    for (i = 1; i <= nk; i++) {
+        split(keys[i], k, SUBSEP)
+        if (ok[keys[i]] && (waits[keys[i]] / seconds > 5 || steal[keys[i]] > 5 ||
+                            val[keys[i], "pps"] < best[k[2], k[3]] / 2)) {
+            slow[keys[i]] = 1; nslow++
+            why[keys[i]] = sprintf("waits=%s steal=%s%% load=%s Mpps=%.3f (best %.3f)", waits[keys[i]],
+                                   steal[keys[i]], load[keys[i]], val[keys[i], "pps"] / 1e6,
+                                   best[k[2], k[3]] / 1e6)
+        }
+    }
+    tables("runs not in slow mode")
+    printf "== slow-mode runs (kept out of the above): %d\n", nslow
+    for (i = 1; i <= nk; i++)
+        if (slow[keys[i]]) { split(keys[i], k, SUBSEP); printf "  pair %s %s %s: %s\n", k[1], k[2], k[3], why[keys[i]] }
+    if (nslow) { inclslow = 1; tables("ALL runs, slow mode included") }
+}
+function tables(title,   i, c, m, n, j, rs, r) {
+    print "== median Mpps per column (" title ")"
+    printf "%-12s", "config"
+    for (c = 1; c <= ncol; c++) printf " %10s", cols[c]
+    printf "\n"
+    for (i = 1; i <= nc; i++) {
+        printf "%-12s", cfgs[i]
+        for (c = 1; c <= ncol; c++) {
+            m = medv(cols[c], cfgs[i], "pps")
+            printf " %10s", m < 0 ? "n/a" : sprintf("%.3f", m / 1e6)
+        }
+        printf "\n"
+    }
+    print "== ratios per pair, min/median/max (pairs; " title ")"
+    n = split("refnet-eq:dpdk:equal work, refnet vs DPDK vhost|" \
+              "vu-refnet:vu:equal work, DPDK virtio-user front end|" \
+              "refnet:dpdk:one copy (refnet) vs DPDK vhost|" \
+              "vu:dpdk:generator check, same back end|" \
+              "ovs:dpdk:OVS-DPDK vs DPDK vhost|" \
+              "refnet-log:refnet:dirty logging on/off, refnet|" \
+              "dpdk-log:dpdk:dirty logging on/off, DPDK", rs, "|")
+    for (i = 1; i <= nc; i++) {
+        print cfgs[i] ":"
+        for (j = 1; j <= n; j++) {
+            split(rs[j], r, ":")
+            if ((r[1] in seencol) && (r[2] in seencol))
+                printf "  %-11s / %-7s %-26s %s\n", r[1], r[2], ratio(r[1], r[2], cfgs[i], "pps"), r[3]
+        }
+        if ("memcpy" in seencol) {
+            printf "  %-11s / %-7s %-26s %s\n", "refnet", "memcpy", ratio("refnet", "memcpy", cfgs[i], "gbps"),
+                   "Gbit/s as a fraction of the copy limit (same working set)"
+            printf "  %-11s / %-7s %-26s %s\n", "refnet-eq", "memcpy", ratio("refnet-eq", "memcpy", cfgs[i], "gbps"), ""
+        }
+    }
+}
