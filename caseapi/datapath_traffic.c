@@ -455,3 +455,21 @@ const char *dp_summary(const struct dp *d, char *buf, size_t cap)
         snprintf(buf + n, cap - n, "; first problem: %s", d->first_bad);
     return buf;
 }
+
+/* ---- the liveness tail of the hardening cases ---- */
+
+void dp_recover(struct vhc_ctx *ctx, const char *after)
+{
+    static const struct dp_variant plain = { .pairs = 1, .max_len = 1518 };
+    static struct dp d;
+    char sum[900];
+    VHC_OK(ctx, mfe_qemu_init(&ctx->fe, 1));
+    vc_mem_new(ctx, MFE_QEMU_MEM_SIZE, MFE_LAYOUT_QEMU, 2);
+    dp_start(&d, ctx, &plain, 64);
+    dp_refill(&d, 0, ~0u);
+    bool all = dp_pump(&d, 64, dp_window(&d), 0);
+    VHC_ASSERT(ctx, all && dp_bad(&d) == 0, "hardening.recover",
+               "expected 64 valid frames looped back on a new connection after %s; got %s",
+               after, dp_summary(&d, sum, sizeof sum));
+    dp_destroy(&d);
+}

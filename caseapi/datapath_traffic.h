@@ -106,6 +106,12 @@ uint32_t dp_bad(const struct dp *d);   /* duplicated + reordered + corrupt + str
 /* CLOCK_MONOTONIC in milliseconds, for a body's own deadlines */
 long long dp_now_ms(void);
 
+/* The liveness tail of a case that fed the back end something hostile: QEMU
+ * init on the current (new) connection, new QEMU memory, one pair started,
+ * 64 frames looped back intact (rule hardening.recover); `after` names the
+ * input, for the message.  virtio-net only. */
+void dp_recover(struct vhc_ctx *ctx, const char *after);
+
 /* in a case file, each step notes the case's line (caseapi.h, VHC_STEP) */
 #ifndef VHC_CASEAPI_IMPL
 #define dp_start(d, ctx, ...) VHC_STEP(ctx, dp_start(d, ctx, __VA_ARGS__))
@@ -114,6 +120,7 @@ long long dp_now_ms(void);
 #define dp_refill(d, ...) VHC_STEP((d)->ctx, dp_refill(d, __VA_ARGS__))
 #define dp_pump(d, ...) VHC_STEP((d)->ctx, dp_pump(d, __VA_ARGS__))
 #define dp_drain(d, ...) VHC_STEP((d)->ctx, dp_drain(d, __VA_ARGS__))
+#define dp_recover(ctx, ...) VHC_STEP(ctx, dp_recover(ctx, __VA_ARGS__))
 #endif
 
 #endif
