@@ -36,6 +36,9 @@ struct dp_variant {
     bool event_idx;          /* EVENT_IDX negotiated */
     bool split_hdr;          /* TX header and frame in two descriptors */
     uint32_t max_len;        /* largest frame: 1518, or 9000 (with mrg) */
+    bool no_enable;          /* started as a resume with every pair disabled: no
+                                SET_VRING_ENABLE at all (the ring-state cases) */
+    bool no_protocol_bit;    /* SET_FEATURES without PROTOCOL_FEATURES (bit 30) */
 };
 
 /* What one pair's TX queue sent and what came back of it. */
@@ -106,6 +109,13 @@ uint32_t dp_bad(const struct dp *d);   /* duplicated + reordered + corrupt + str
 /* CLOCK_MONOTONIC in milliseconds, for a body's own deadlines */
 long long dp_now_ms(void);
 
+/* Fill every RX buffer of pair p with byte and post the free ones; returns
+ * the buffers.  Then dp_check_canaries: each must still hold only byte, and
+ * the RX ring have no used entry (rule, `when` for the message). */
+unsigned dp_plant_canaries(struct dp *d, unsigned p, uint8_t byte);
+void dp_check_canaries(struct dp *d, unsigned p, uint8_t byte, const char *rule,
+                       const char *when);
+
 /* The liveness tail of a case that fed the back end something hostile: QEMU
  * init on the current (new) connection, new QEMU memory, one pair started,
  * 64 frames looped back intact (rule hardening.recover); `after` names the
@@ -120,6 +130,8 @@ void dp_recover(struct vhc_ctx *ctx, const char *after);
 #define dp_refill(d, ...) VHC_STEP((d)->ctx, dp_refill(d, __VA_ARGS__))
 #define dp_pump(d, ...) VHC_STEP((d)->ctx, dp_pump(d, __VA_ARGS__))
 #define dp_drain(d, ...) VHC_STEP((d)->ctx, dp_drain(d, __VA_ARGS__))
+#define dp_plant_canaries(d, ...) VHC_STEP((d)->ctx, dp_plant_canaries(d, __VA_ARGS__))
+#define dp_check_canaries(d, ...) VHC_STEP((d)->ctx, dp_check_canaries(d, __VA_ARGS__))
 #define dp_recover(ctx, ...) VHC_STEP(ctx, dp_recover(ctx, __VA_ARGS__))
 #endif
 
