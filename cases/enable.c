@@ -81,18 +81,33 @@ static void warm(struct vhc_ctx *ctx, struct dp *d, unsigned pairs)
         pump(ctx, d, p, WARM, 0, "before any ring was disabled");
 }
 
+/* Pair p disabled (`in_flight` frames kicked just before it and not waited
+ * for), watched while disabled, `meanwhile` run (may be NULL), enabled
+ * again: MORE frames back on every pair driven, none bad.  Returns the
+ * frames kicked while it was disabled. */
+static uint32_t off_and_on(struct vhc_ctx *ctx, struct dp *d, unsigned p, uint32_t in_flight,
+                           void (*meanwhile)(struct vhc_ctx *, struct dp *))
+{
+    if (in_flight)
+        dp_send(d, p, in_flight);
+    enable_pair(ctx, p, 0);
+    uint32_t kicked = watch_disabled(ctx, d, p, in_flight ? "after the disable of a "
+                                     "running pair" : "while the pair is disabled");
+    if (meanwhile)
+        meanwhile(ctx, d);
+    enable_pair(ctx, p, 1);
+    pump(ctx, d, 0, MORE, kicked + in_flight, "after SET_VRING_ENABLE(1)");
+    check_integrity(ctx, d, "across the disable");
+    return kicked;
+}
+
 /* Pair 0 disabled after traffic ran: nothing written to RX, then enabled:
  * traffic resumes, nothing lost but what was kicked while disabled. */
 static void disabled_then_enabled(struct vhc_ctx *ctx)
 {
-    struct dp *d = &the_dp;
-    warm(ctx, d, 1);
-    enable_pair(ctx, 0, 0);
-    uint32_t kicked = watch_disabled(ctx, d, 0, "while the pair is disabled");
-    enable_pair(ctx, 0, 1);
-    pump(ctx, d, 0, MORE, kicked, "after SET_VRING_ENABLE(1)");
-    check_integrity(ctx, d, "across the disable");
-    dp_destroy(d);
+    warm(ctx, &the_dp, 1);
+    off_and_on(ctx, &the_dp, 0, 0, NULL);
+    dp_destroy(&the_dp);
 }
 
 /* Both rings disabled and enabled again: the back end goes on from its own
@@ -103,11 +118,7 @@ static void resume_index(struct vhc_ctx *ctx)
 {
     struct dp *d = &the_dp;
     warm(ctx, d, 1);
-    enable_pair(ctx, 0, 0);
-    uint32_t kicked = watch_disabled(ctx, d, 0, "while both rings are disabled");
-    enable_pair(ctx, 0, 1);
-    pump(ctx, d, 0, MORE, kicked, "after both rings were enabled again");
-    check_integrity(ctx, d, "across the disable");
+    uint32_t kicked = off_and_on(ctx, d, 0, 0, NULL);
     uint16_t bases[MFE_MAX_VQ];
     VHC_OK(ctx, mfe_qemu_stop(&ctx->fe, bases));
     uint32_t sent = d->st[0].sent, got = d->st[0].got;
@@ -129,15 +140,9 @@ static void resume_index(struct vhc_ctx *ctx)
  * burst in flight given SETTLE_MS), nothing more is written to RX. */
 static void disable_during_traffic(struct vhc_ctx *ctx)
 {
-    struct dp *d = &the_dp;
-    warm(ctx, d, 1);
-    dp_send(d, 0, DP_BATCH);    /* in flight, not waited for */
-    enable_pair(ctx, 0, 0);
-    uint32_t kicked = watch_disabled(ctx, d, 0, "after the disable of a running pair");
-    enable_pair(ctx, 0, 1);
-    pump(ctx, d, 0, MORE, kicked + DP_BATCH, "after the pair was enabled again");
-    check_integrity(ctx, d, "across a disable during traffic");
-    dp_destroy(d);
+    warm(ctx, &the_dp, 1);
+    off_and_on(ctx, &the_dp, 0, DP_BATCH, NULL);
+    dp_destroy(&the_dp);
 }
 
 /* Rings started without any SET_VRING_ENABLE (a resume-like start after an
@@ -180,20 +185,21 @@ static void never_set_up(struct vhc_ctx *ctx)
 
 /* Two pairs running; pair 1 disabled: pair 0 carries on untouched, pair 1
  * writes nothing; enabled again, pair 1 resumes. */
-static void pairs_independent(struct vhc_ctx *ctx)
+/* Pair 0 alone through the traffic loop while pair 1 is disabled; pair 1's
+ * RX buffers still untouched after it. */
+static void pair0_meanwhile(struct vhc_ctx *ctx, struct dp *d)
 {
-    struct dp *d = &the_dp;
-    warm(ctx, d, 2);
-    enable_pair(ctx, 1, 0);
-    uint32_t kicked = watch_disabled(ctx, d, 1, "while pair 1 is disabled");
-    d->pairs = 1;               /* the traffic loop drives pair 0 alone */
+    d->pairs = 1;
     pump(ctx, d, 0, MORE, 0, "on pair 0 while pair 1 is disabled");
     d->pairs = 2;
     dp_check_canaries(d, 1, CANARY, "vring.disabled", "while pair 0 ran");
-    enable_pair(ctx, 1, 1);
-    pump(ctx, d, 0, MORE, kicked, "on both pairs after pair 1 was enabled again");
-    check_integrity(ctx, d, "on either pair");
-    dp_destroy(d);
+}
+
+static void pairs_independent(struct vhc_ctx *ctx)
+{
+    warm(ctx, &the_dp, 2);
+    off_and_on(ctx, &the_dp, 1, 0, pair0_meanwhile);
+    dp_destroy(&the_dp);
 }
 
 /* A num other than 0 or 1.  256 is 0 in its low byte: a back end that reads
