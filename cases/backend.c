@@ -52,17 +52,19 @@ static void chan_open(struct vhc_ctx *ctx, bool without_ack)
     VHC_OK(ctx, mfe_backend_req_new(&ctx->fe));
 }
 
-/* GET_CONFIG of one byte; the case SKIPs on an empty reply. */
+/* Byte `offset` of the config, read as QEMU reads it: from offset 0 (a
+ * back end that ignores GET_CONFIG's offset is the config/ cases' business,
+ * not this area's).  The case SKIPs on an empty reply. */
 static uint8_t read_byte(struct vhc_ctx *ctx, uint32_t offset)
 {
     struct vhu_msg q, r;
-    vc_config_msg(&q, VHU_REQ_GET_CONFIG, offset, 1, 0);
+    vc_config_msg(&q, VHU_REQ_GET_CONFIG, 0, offset + 1, 0);
     VHC_OK(ctx, mfe_request(&ctx->fe, &q, &r));
     vhu_msg_close_fds(&r);
-    if (r.hdr.size < CFG_HDR + 1)
-        vhc_skip(ctx, "GET_CONFIG of byte %u answered empty: no config space to change",
+    if (r.hdr.size < CFG_HDR + offset + 1)
+        vhc_skip(ctx, "GET_CONFIG of bytes 0..%u answered empty: no config space to change",
                  offset);
-    return r.u.config.data[0];
+    return r.u.config.data[offset];
 }
 
 /* Change the device's byte with SET_CONFIG; SKIP when the back end does not

@@ -344,6 +344,9 @@ static void play_migrate(struct vhc_ctx *ctx)
 {
     const struct mfe_scenario *sc = mfe_scenario_find("migrate");
     VHC_ASSERT(ctx, sc, "frontend.scenario", "the scenario table has no migrate");
+    if (!(sc->devices & MFE_DEV_BIT(mfe_qemu_device(&ctx->fe)->dev)))
+        vhc_skip(ctx, "QEMU migrates no vhost-user %s device (vhost-user-fs is unmigratable "
+                      "in 7.2): the scenario is net and blk", mfe_qemu_device(&ctx->fe)->name);
     struct mfe_play_hooks h = { .arg = ctx, .open = play_open, .kill = vhc_backend_kill_hook,
                                 .restart = play_restart };
     struct mfe_play_stats st;
@@ -351,11 +354,12 @@ static void play_migrate(struct vhc_ctx *ctx)
     VHC_ASSERT(ctx, rc == 0, "migration.scenario",
                "expected every step of QEMU's live migration to go through; step %u failed: "
                "%s", st.steps + 1, mfe_error(&ctx->fe));
-    VHC_ASSERT(ctx, st.traffic_steps == 3 && st.idle_traffic == 0 && st.completed == st.sent,
+    VHC_ASSERT(ctx, st.traffic_steps >= 3 && st.idle_traffic == 0 && st.completed == st.sent,
                "migration.handover",
-               "expected the guest's traffic back in each of the 3 traffic steps (before, "
-               "while logging, on the destination); %llu of %llu came back, %llu step(s) "
-               "got nothing", (unsigned long long)st.completed, (unsigned long long)st.sent,
+               "expected the guest's traffic back in every traffic step (%llu: before, while "
+               "logging, on the destination; blk's firmware reads too); %llu of %llu came "
+               "back, %llu step(s) got nothing", (unsigned long long)st.traffic_steps,
+               (unsigned long long)st.completed, (unsigned long long)st.sent,
                (unsigned long long)st.idle_traffic);
     mfe_note(&ctx->fe, "play migrate: %u steps, %llu of %llu requests or frames back",
              st.steps, (unsigned long long)st.completed, (unsigned long long)st.sent);
