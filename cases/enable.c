@@ -8,9 +8,9 @@
  * frames discarded; DPDK, the kernel's vhost-net and vhost-refnet hold them
  * until the enable instead (QEMU 7.2 enables a pair after starting it, and a
  * back end that discarded would drop the first frames of a race it cannot
- * win), so the cases accept either and check the RX side.  Without PROTOCOL_FEATURES negotiated a ring is
- * enabled from the start; with it, a ring starts disabled until
- * SET_VRING_ENABLE(1).  Every check uses numbered frames, so a frame that
+ * win), so the cases accept either and check the RX side.  Without
+ * PROTOCOL_FEATURES negotiated a ring is enabled from the start; with it, a
+ * ring starts disabled until SET_VRING_ENABLE(1).  Every check uses numbered frames, so a frame that
  * comes back twice, out of order or changed is caught. */
 #include <string.h>
 #include <unistd.h>
