@@ -10,8 +10,9 @@
  * back end that discarded would drop the first frames of a race it cannot
  * win), so the cases accept either and check the RX side.  Without
  * PROTOCOL_FEATURES negotiated a ring is enabled from the start; with it, a
- * ring starts disabled until SET_VRING_ENABLE(1).  Every check uses numbered frames, so a frame that
- * comes back twice, out of order or changed is caught. */
+ * ring starts disabled until SET_VRING_ENABLE(1).  Every check uses numbered
+ * frames, so a frame that comes back twice, out of order or changed is
+ * caught. */
 #include <string.h>
 #include <unistd.h>
 
