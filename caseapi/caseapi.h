@@ -258,6 +258,11 @@ uint64_t vc_qemu_features(const struct vhc_ctx *ctx);
 /* SET_FEATURES(vc_qemu_features) as a valid request (vc_accepts). */
 void vc_set_features(struct vhc_ctx *ctx);
 
+/* GET_CONFIG or SET_CONFIG of [offset, offset + size) with flags (the data
+ * left for the caller), sized 12 + size */
+void vc_config_msg(struct vhu_msg *m, uint32_t req, uint32_t offset, uint32_t size,
+                   uint32_t flags);
+
 /* memory and rings */
 /* ctx->fe.mem laid out as QEMU does (256 MiB, 2 regions), unless present */
 void vc_mem_qemu(struct vhc_ctx *ctx);

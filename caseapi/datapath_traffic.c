@@ -34,6 +34,8 @@ uint64_t dp_features(const struct vhc_ctx *ctx, const struct dp_variant *v)
     uint64_t f = offered & (MFE_QEMU72_NET_GUEST_FEATURES | BIT(VHU_F_PROTOCOL_FEATURES));
     if (v->pairs > 1)
         f |= offered & BIT(VC_NET_F_MQ);
+    if (v->no_protocol_bit)
+        f &= ~BIT(VHU_F_PROTOCOL_FEATURES);
     for (size_t i = 0; i < ARRAY_LEN(row_bits); i++) {
         bool on = *(const bool *)((const char *)v + row_bits[i].flag);
         f = on ? f | (offered & BIT(row_bits[i].bit)) : f & ~BIT(row_bits[i].bit);
@@ -75,6 +77,11 @@ void dp_start(struct dp *d, struct vhc_ctx *ctx, const struct dp_variant *v, uin
         lay_out_packed(ctx, 2 * v->pairs);
     struct mfe_start_opts o = {.queue_pairs = v->pairs, .ring_size = DP_RING,
                                .features = dp_features(ctx, v), .reuse_memory = true};
+    if (v->no_enable) {         /* no guest probing, no pair enabled: no SET_VRING_ENABLE */
+        o.kind = MFE_START_RESUME;
+        for (unsigned p = 0; p < MFE_MAX_VDEV; p++)
+            ctx->fe.pair_enabled[p] = false;
+    }
     VHC_OK(ctx, mfe_qemu_start(&ctx->fe, &o));
     mfe_note(&ctx->fe, "datapath: features 0x%016llx, %u pair(s), frames up to %u B",
              (unsigned long long)o.features, v->pairs, v->max_len);
@@ -462,4 +469,49 @@ const char *dp_summary(const struct dp *d, char *buf, size_t cap)
     if (n < cap && d->first_bad[0])
         snprintf(buf + n, cap - n, "; first problem: %s", d->first_bad);
     return buf;
+}
+
+/* ---- the liveness tail of the hardening cases ---- */
+
+void dp_recover(struct vhc_ctx *ctx, const char *after)
+{
+    static const struct dp_variant plain = { .pairs = 1, .max_len = 1518 };
+    static struct dp d;
+    char sum[900];
+    VHC_OK(ctx, mfe_qemu_init(&ctx->fe, 1));
+    vc_mem_new(ctx, MFE_QEMU_MEM_SIZE, MFE_LAYOUT_QEMU, 2);
+    dp_start(&d, ctx, &plain, 64);
+    dp_refill(&d, 0, ~0u);
+    bool all = dp_pump(&d, 64, dp_window(&d), 0);
+    VHC_ASSERT(ctx, all && dp_bad(&d) == 0, "hardening.recover",
+               "expected 64 valid frames looped back on a new connection after %s; got %s",
+               after, dp_summary(&d, sum, sizeof sum));
+    dp_destroy(&d);
+}
+
+/* ---- RX canaries: what a back end must not write ---- */
+
+unsigned dp_plant_canaries(struct dp *d, unsigned p, uint8_t byte)
+{
+    struct mfe_net_pool *pool = &d->net[p].rxp;
+    for (unsigned i = 0; i < pool->n; i++)
+        memset(pool->hva + (size_t)i * pool->slot_len, byte, pool->slot_len);
+    dp_refill(d, p, ~0u);
+    return pool->n;
+}
+
+void dp_check_canaries(struct dp *d, unsigned p, uint8_t byte, const char *rule,
+                       const char *when)
+{
+    const struct mfe_net_pool *pool = &d->net[p].rxp;
+    for (unsigned i = 0; i < pool->n; i++) {
+        const uint8_t *b = pool->hva + (size_t)i * pool->slot_len;
+        for (uint32_t k = 0; k < pool->slot_len; k++)
+            VHC_ASSERT(d->ctx, b[k] == byte, rule,
+                       "expected no RX buffer of pair %u written %s; buffer %u (guest 0x%llx) "
+                       "changed at byte %u (0x%02x)", p, when, i,
+                       (unsigned long long)(pool->gpa + (uint64_t)i * pool->slot_len), k, b[k]);
+    }
+    VHC_ASSERT(d->ctx, !mfe_ring_has_used(&d->net[p].rx), rule,
+               "expected no used entry on pair %u's RX ring %s; there is one", p, when);
 }

@@ -38,6 +38,9 @@ struct dp_variant {
     uint32_t max_len;        /* largest frame: 1518, or 9000 (with mrg) */
     bool iommu;              /* IOMMU_PLATFORM negotiated: addresses are IOVAs, and
                                 dp_wait answers the back-end channel (mfe_iotlb.h) */
+    bool no_enable;          /* started as a resume with every pair disabled: no
+                                SET_VRING_ENABLE at all (the ring-state cases) */
+    bool no_protocol_bit;    /* SET_FEATURES without PROTOCOL_FEATURES (bit 30) */
 };
 
 /* What one pair's TX queue sent and what came back of it. */
@@ -108,6 +111,19 @@ uint32_t dp_bad(const struct dp *d);   /* duplicated + reordered + corrupt + str
 /* CLOCK_MONOTONIC in milliseconds, for a body's own deadlines */
 long long dp_now_ms(void);
 
+/* Fill every RX buffer of pair p with byte and post the free ones; returns
+ * the buffers.  Then dp_check_canaries: each must still hold only byte, and
+ * the RX ring have no used entry (rule, `when` for the message). */
+unsigned dp_plant_canaries(struct dp *d, unsigned p, uint8_t byte);
+void dp_check_canaries(struct dp *d, unsigned p, uint8_t byte, const char *rule,
+                       const char *when);
+
+/* The liveness tail of a case that fed the back end something hostile: QEMU
+ * init on the current (new) connection, new QEMU memory, one pair started,
+ * 64 frames looped back intact (rule hardening.recover); `after` names the
+ * input, for the message.  virtio-net only. */
+void dp_recover(struct vhc_ctx *ctx, const char *after);
+
 /* in a case file, each step notes the case's line (caseapi.h, VHC_STEP) */
 #ifndef VHC_CASEAPI_IMPL
 #define dp_start(d, ctx, ...) VHC_STEP(ctx, dp_start(d, ctx, __VA_ARGS__))
@@ -116,6 +132,9 @@ long long dp_now_ms(void);
 #define dp_refill(d, ...) VHC_STEP((d)->ctx, dp_refill(d, __VA_ARGS__))
 #define dp_pump(d, ...) VHC_STEP((d)->ctx, dp_pump(d, __VA_ARGS__))
 #define dp_drain(d, ...) VHC_STEP((d)->ctx, dp_drain(d, __VA_ARGS__))
+#define dp_plant_canaries(d, ...) VHC_STEP((d)->ctx, dp_plant_canaries(d, __VA_ARGS__))
+#define dp_check_canaries(d, ...) VHC_STEP((d)->ctx, dp_check_canaries(d, __VA_ARGS__))
+#define dp_recover(ctx, ...) VHC_STEP(ctx, dp_recover(ctx, __VA_ARGS__))
 #endif
 
 #endif

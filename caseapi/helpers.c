@@ -230,3 +230,13 @@ unsigned vc_bad_index_u8(struct vhc_ctx *ctx)
         vhc_skip(ctx, "back end reports %u queues: every 8-bit ring index may be valid", qn);
     return 2 * qn;
 }
+
+void vc_config_msg(struct vhu_msg *m, uint32_t req, uint32_t offset, uint32_t size,
+                   uint32_t flags)
+{
+    vhu_msg_init(m, req, 0);
+    m->u.config.offset = offset;
+    m->u.config.size = size;
+    m->u.config.flags = flags;
+    m->hdr.size = 12u + size;    /* offset, size, flags, then the bytes */
+}

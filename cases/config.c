@@ -22,16 +22,6 @@ static void cfg_open(struct vhc_ctx *ctx)
     vc_send_plain(ctx, VHU_REQ_SET_OWNER);
 }
 
-static void cfg_msg(struct vhu_msg *m, uint32_t req, uint32_t offset, uint32_t size,
-                    uint32_t flags)
-{
-    vhu_msg_init(m, req, 0);
-    m->u.config.offset = offset;
-    m->u.config.size = size;
-    m->u.config.flags = flags;
-    m->hdr.size = CFG_HDR + size;
-}
-
 /* 8 config bytes as 16 hex digits, for messages */
 static const char *hex8(char *buf, const uint8_t *p)
 {
@@ -79,7 +69,7 @@ static void get_bytes(struct vhc_ctx *ctx, uint32_t offset, uint32_t size, uint8
                       const char *rule)
 {
     struct vhu_msg q, r;
-    cfg_msg(&q, VHU_REQ_GET_CONFIG, offset, size, 0);
+    vc_config_msg(&q, VHU_REQ_GET_CONFIG, offset, size, 0);
     enum cfg_outcome o = get_raw(ctx, &q, &r, rule);
     VHC_ASSERT(ctx, o == CFG_DATA, rule,
                "expected GET_CONFIG of %u bytes at offset %u to be answered (every device "
@@ -130,7 +120,7 @@ static void get_config_offset(struct vhc_ctx *ctx)
         vhc_skip(ctx, "config bytes [0, 8) equal [8, 16): a read at offset 8 cannot be "
                       "told from one at offset 0");
     struct vhu_msg q, r;
-    cfg_msg(&q, VHU_REQ_GET_CONFIG, 8, sizeof part, 0);
+    vc_config_msg(&q, VHU_REQ_GET_CONFIG, 8, sizeof part, 0);
     enum cfg_outcome o = get_raw(ctx, &q, &r, "config.reply");
     VHC_ASSERT(ctx, o != CFG_CLOSED, "config.offset",
                "expected GET_CONFIG of 8 bytes at offset 8 to be answered; the back end "
@@ -150,7 +140,7 @@ static void get_config_past_max(struct vhc_ctx *ctx)
 {
     cfg_open(ctx);
     struct vhu_msg q;
-    cfg_msg(&q, VHU_REQ_GET_CONFIG, 0, CFG_MAX + 1, 0);
+    vc_config_msg(&q, VHU_REQ_GET_CONFIG, 0, CFG_MAX + 1, 0);
     get_refused(ctx, &q, "config.size.max", "of 257 bytes (the message holds 256)");
 }
 
@@ -158,7 +148,7 @@ static void get_config_beyond_space(struct vhc_ctx *ctx)
 {
     cfg_open(ctx);
     struct vhu_msg q;
-    cfg_msg(&q, VHU_REQ_GET_CONFIG, CFG_MAX, 8, 0);
+    vc_config_msg(&q, VHU_REQ_GET_CONFIG, CFG_MAX, 8, 0);
     get_refused(ctx, &q, "config.range", "of 8 bytes at offset 256 (past any config space)");
 }
 
@@ -166,7 +156,7 @@ static void get_config_size_mismatch(struct vhc_ctx *ctx)
 {
     cfg_open(ctx);
     struct vhu_msg q;
-    cfg_msg(&q, VHU_REQ_GET_CONFIG, 0, 8, 0);
+    vc_config_msg(&q, VHU_REQ_GET_CONFIG, 0, 8, 0);
     q.u.config.size = 64;   /* the payload carries 8 bytes */
     get_refused(ctx, &q, "config.size",
                 "whose size field (64) disagrees with its payload (8 bytes)");
@@ -178,7 +168,7 @@ static long long set_config(struct vhc_ctx *ctx, const uint8_t *data, uint32_t s
                             uint32_t flags)
 {
     struct vhu_msg m, r;
-    cfg_msg(&m, VHU_REQ_SET_CONFIG, 0, size, flags);
+    vc_config_msg(&m, VHU_REQ_SET_CONFIG, 0, size, flags);
     memcpy(m.u.config.data, data, size);
     if (mfe_reply_ack(&ctx->fe))
         m.hdr.flags |= VHU_FLAG_NEED_REPLY;   /* as QEMU sends it */
@@ -237,7 +227,7 @@ static void set_config_past_max(struct vhc_ctx *ctx)
 {
     cfg_open(ctx);
     struct vhu_msg m;
-    cfg_msg(&m, VHU_REQ_SET_CONFIG, 0, CFG_MAX + 1, CFG_MIGRATION);
+    vc_config_msg(&m, VHU_REQ_SET_CONFIG, 0, CFG_MAX + 1, CFG_MIGRATION);
     vhc_expect_rejected(ctx, &m, "config.size.max");
 }
 

@@ -90,21 +90,6 @@ void hl_stop_ring(struct vhc_ctx *ctx, unsigned ring)
              ring, reply.u.state.num);
 }
 
-void hl_traffic_after(struct vhc_ctx *ctx)
-{
-    static const struct dp_variant plain = { .pairs = 1, .max_len = 1518 };
-    char sum[900];
-    VHC_OK(ctx, mfe_qemu_init(&ctx->fe, 1));
-    vc_mem_new(ctx, MFE_QEMU_MEM_SIZE, MFE_LAYOUT_QEMU, 2);
-    dp_start(&the_dp, ctx, &plain, 64);
-    dp_refill(&the_dp, 0, ~0u);
-    bool all = dp_pump(&the_dp, 64, dp_window(&the_dp), 0);
-    VHC_ASSERT(ctx, all && dp_bad(&the_dp) == 0, "hardening.recover",
-               "expected 64 valid frames looped back on a new connection; got %s",
-               dp_summary(&the_dp, sum, sizeof sum));
-    dp_destroy(&the_dp);
-}
-
 static void kick(struct vhc_ctx *ctx, unsigned ring)
 {
     uint64_t one = 1;
@@ -145,7 +130,7 @@ static void finish(struct vhc_ctx *ctx, bool net)
         dp_destroy(&the_dp);            /* frees our side only: no guest memory */
     vhc_expect_alive(ctx, "hardening.survive");
     if (net)
-        hl_traffic_after(ctx);
+        dp_recover(ctx, "the hostile input");
 }
 
 /* ---- guest memory that shrinks ---- */

@@ -16,8 +16,4 @@ void hl_answers_in_time(struct vhc_ctx *ctx, unsigned ring, const char *after);
  * back: stopped, as QEMU stops one, so the next SET_VRING_KICK starts it
  * (with whatever fd the case gives). */
 void hl_stop_ring(struct vhc_ctx *ctx, unsigned ring);
-/* QEMU init on the current connection, new QEMU memory, one pair started,
- * 64 frames looped back (rule hardening.recover).  virtio-net only. */
-void hl_traffic_after(struct vhc_ctx *ctx);
-
 #endif

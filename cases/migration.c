@@ -18,6 +18,7 @@
 
 #include "datapath_traffic.h"
 #include "mfe_migrate.h"
+#include "mfe_scenario.h"
 
 #define F_VERSION_1  BIT(32)
 #define F_LOG_ALL    BIT(VHU_F_LOG_ALL)
@@ -253,10 +254,7 @@ static void start_destination(struct vhc_ctx *ctx, struct dp *d, const uint16_t 
     mfe_disconnect(&ctx->fe);
     ctx->fe.acked_features = ctx->fe.acked_protocol_features = 0;
     vhc_open(ctx);
-    VHC_OK(ctx, mfe_qemu_init(&ctx->fe, 1));
-    struct mfe_start_opts o = { .queue_pairs = 1, .ring_size = DP_RING, .features = features,
-                                .bases = bases, .reuse_memory = true };
-    VHC_OK(ctx, mfe_qemu_start(&ctx->fe, &o));
+    VHC_OK(ctx, mfe_qemu_destination(&ctx->fe, 1, bases, features));   /* as play migrate */
     d->net[0].rx_call = ctx->fe.vq[0].call;     /* init made new call eventfds */
     d->net[0].tx_call = ctx->fe.vq[1].call;
 }
@@ -325,6 +323,46 @@ static void send_rarp(struct vhc_ctx *ctx)
                "%d ms of SEND_RARP (a loopback back end puts on the wire what the guest "
                "sends); got %u (and %u other frames)", DP_STALL_MS, seen.rarp, seen.other);
     dp_destroy(d);
+}
+
+/* ---- the migrate scenario, as `vhost-conform play migrate` plays it ---- */
+
+static int play_open(void *arg, struct mfe *f)
+{
+    if (f->sock < 0)
+        vhc_open((struct vhc_ctx *)arg);
+    return 0;
+}
+
+static int play_restart(void *arg)
+{
+    vhc_backend_restart((struct vhc_ctx *)arg);
+    return 0;
+}
+
+static void play_migrate(struct vhc_ctx *ctx)
+{
+    const struct mfe_scenario *sc = mfe_scenario_find("migrate");
+    VHC_ASSERT(ctx, sc, "frontend.scenario", "the scenario table has no migrate");
+    if (!(sc->devices & MFE_DEV_BIT(mfe_qemu_device(&ctx->fe)->dev)))
+        vhc_skip(ctx, "QEMU migrates no vhost-user %s device (vhost-user-fs is unmigratable "
+                      "in 7.2): the scenario is net and blk", mfe_qemu_device(&ctx->fe)->name);
+    struct mfe_play_hooks h = { .arg = ctx, .open = play_open, .kill = vhc_backend_kill_hook,
+                                .restart = play_restart };
+    struct mfe_play_stats st;
+    int rc = mfe_play_run(&ctx->fe, sc, NULL, &h, &st);
+    VHC_ASSERT(ctx, rc == 0, "migration.scenario",
+               "expected every step of QEMU's live migration to go through; step %u failed: "
+               "%s", st.steps + 1, mfe_error(&ctx->fe));
+    VHC_ASSERT(ctx, st.traffic_steps >= 3 && st.idle_traffic == 0 && st.completed == st.sent,
+               "migration.handover",
+               "expected the guest's traffic back in every traffic step (%llu: before, while "
+               "logging, on the destination; blk's firmware reads too); %llu of %llu came "
+               "back, %llu step(s) got nothing", (unsigned long long)st.traffic_steps,
+               (unsigned long long)st.completed, (unsigned long long)st.sent,
+               (unsigned long long)st.idle_traffic);
+    mfe_note(&ctx->fe, "play migrate: %u steps, %llu of %llu requests or frames back",
+             st.steps, (unsigned long long)st.completed, (unsigned long long)st.sent);
 }
 
 /* ---- the table ---- */
@@ -422,6 +460,17 @@ const struct vhc_case vhc_cases_migration[] = {
         "QEMU start; SET_LOG_BASE with a memfd log of vhost_get_log_size words; the reply "
         "echoes SET_LOG_BASE, flags 0x5, and its u64 (if any) is 0",
         "SET_LOG_BASE with a memfd log is answered"),
+    { .id = "migration/play-migrate", .summary = "the migrate scenario of play goes through: "
+      "logging, switch-over, a new back end resumes",
+      .rule = "QEMU live migration (hw/virtio/vhost.c vhost_migration_log; vhost_dev_stop on "
+      "the source, vhost_dev_start on the destination): the scenario table's migrate, the "
+      "same steps vhost-conform play migrate takes; vhost-user.rst, Migration",
+      .steps = "boot, traffic; logging on (SET_LOG_BASE, LOG_ALL, F_LOG); traffic; stop on "
+      "the source; its back end killed; a new one started; the destination QEMU: init, start "
+      "from the saved bases on the same memory; traffic; poweroff; every traffic step gets "
+      "everything back",
+      .features = F_LOG_ALL, .protocol_features = PF(LOG_SHMFD), .flags = VHC_F_NOINIT,
+      .timeout_s = 60, .body = play_migrate },
     { .id = "migration/send-rarp", .summary = "SEND_RARP puts a RARP for the MAC on the wire",
       .rule = "vhost-user.rst, SEND_RARP (protocol feature RARP): the back end broadcasts a "
       "RARP for the given MAC; QEMU sends it after migration when the guest cannot announce "

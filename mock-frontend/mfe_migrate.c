@@ -129,3 +129,20 @@ bool mfe_logging(const struct mfe *f)
 {
     return (f->acked_features >> VHU_F_LOG_ALL) & 1;
 }
+
+/* The destination QEMU after the switch-over: vhost_dev_init on a new
+ * connection (its own boot), then, on `cont` after the incoming migration,
+ * vhost_net_start with the rings' state from the migration stream: the
+ * same guest memory and rings, bases as the source's GET_VRING_BASE gave,
+ * no guest probing, the features without LOG_ALL. */
+int mfe_qemu_destination(struct mfe *f, unsigned queues, const uint16_t *bases,
+                         uint64_t features)
+{
+    int rc = mfe_qemu_init(f, queues);
+    if (rc < 0)
+        return rc;
+    struct mfe_start_opts o = { .queue_pairs = queues, .features = features & ~(1ull << VHU_F_LOG_ALL),
+                                .bases = bases, .reuse_memory = true,
+                                .kind = MFE_START_RESUME };
+    return mfe_qemu_start(f, &o);
+}

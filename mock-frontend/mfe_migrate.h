@@ -32,5 +32,12 @@ int mfe_migration_log_on(struct mfe *f, const struct mfe_log *l);
 int mfe_migration_log_off(struct mfe *f);
 /* Is logging on (LOG_ALL in what mfe_migration_log_on sent)? */
 bool mfe_logging(const struct mfe *f);
+/* The destination QEMU after the switch-over, on a new connection to a new
+ * back end (the caller opened it): mfe_qemu_init for `queues`, then a start
+ * of kind MFE_START_RESUME on the same memory and rings from `bases` (the
+ * source's GET_VRING_BASE answers) with `features` less LOG_ALL.  Shared by
+ * the migrate scenario and the migration/handover cases. */
+int mfe_qemu_destination(struct mfe *f, unsigned queues, const uint16_t *bases,
+                         uint64_t features);
 
 #endif

@@ -6,6 +6,7 @@
  * fixtures/profiles).  Start, stop and reconnect: mfe_qemu_start.c.
  */
 #include "mfe_qemu_int.h"
+#include "mfe_backend.h"
 
 #include <string.h>
 #include <sys/eventfd.h>
@@ -204,29 +205,6 @@ static int negotiate_protocol(struct mfe *f, unsigned dev)
     return 0;
 }
 
-/* The back-end request channel: one end to the back end, ours kept. */
-static int setup_backend_req(struct mfe *f)
-{
-    if (!mfe_q_has_pf(f, VHU_PF_BACKEND_REQ))
-        return 0;
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-        return mfe_q_usage(f, "SET_BACKEND_REQ_FD: socketpair failed");
-    struct vhu_msg m;
-    vhu_msg_init(&m, VHU_REQ_SET_BACKEND_REQ_FD, VHU_VERSION | mfe_q_ack_flag(f));
-    vhu_msg_add_fd(&m, sv[1]);
-    int rc = mfe_q_acked_request(f, &m);
-    close(sv[1]);
-    if (rc < 0) {
-        close(sv[0]);
-        return rc;
-    }
-    if (f->backend_req >= 0)
-        close(f->backend_req);
-    f->backend_req = sv[0];
-    return 0;
-}
-
 /* SET_VRING_CALL and SET_VRING_ERR with new eventfds (QEMU's masked
  * notifiers, vhost_virtqueue_init). */
 static int init_ring(struct mfe *f, unsigned idx)
@@ -248,7 +226,7 @@ static int init_device(struct mfe *f, unsigned dev)
     if (mfe_q_has_protocol_features(f) && (rc = negotiate_protocol(f, dev)) < 0)
         return rc;
     if (dev == 0) {
-        if ((rc = setup_backend_req(f)) < 0)
+        if ((rc = mfe_backend_req_new(f)) < 0)
             return rc;
         struct vhu_msg m;
         vhu_msg_init(&m, VHU_REQ_SET_OWNER, VHU_VERSION); /* no payload */

@@ -4,6 +4,8 @@
  * back end scripted from its trace and compare message by message. */
 #include "mfe_scenario.h"
 
+#include "mfe_migrate.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -100,6 +102,24 @@ static const struct mfe_step reset_steps[] = {
     END,
 };
 
+/* Live migration as the source and the destination QEMU drive it: logging
+ * on, traffic, the switch-over (the source stops its rings; its back end
+ * goes with it), a new back end for the destination, which starts on the
+ * same guest memory from the saved bases. */
+static const struct mfe_step migrate_steps[] = {
+    BOOT_STEPS,
+    S(LOG_ON, 0, "migrate: dirty logging on"),
+    S(TRAFFIC, 0, "guest traffic while the RAM is copied"),
+    S(STOP, MFE_STOP_HOST, "switch-over: the source stops the device"),
+    S(KILL, 0, "the source QEMU and its back end go away"),
+    S(RESTART, 0, "the destination's back end starts"),
+    S(DESTINATION, 0, "the destination QEMU starts the device from the migrated bases"),
+    S(TRAFFIC, 0, "guest traffic on the destination"),
+    S(STOP, MFE_STOP_GUEST, "guest poweroff"),
+    S(QUIT, 0, "QEMU exits"),
+    END,
+};
+
 static const struct mfe_scenario scenarios[] = {
     { "init", "QEMU starts with the guest paused (-S) and quits",
       "traces a1, a3, a4, a5 (net), e1 (blk), f1 (fs)", ALL, false, init_steps },
@@ -121,6 +141,11 @@ static const struct mfe_scenario scenarios[] = {
     { "reset", "QMP system_reset while the guest runs, then the guest boots again",
       "trace h3 (net): the device reset, the profile's extra rounds, the boot",
       ALL, false, reset_steps },
+    { "migrate", "live migration: dirty logging, the switch-over, the destination resumes "
+      "from the saved bases on a new back end", "QEMU source: migration/migration.c, "
+      "hw/virtio/vhost.c vhost_migration_log, vhost_dev_stop on the source and "
+      "vhost_dev_start on the destination; not recorded", MFE_DEV_BIT(VHU_DEV_NET) |
+      MFE_DEV_BIT(VHU_DEV_BLK), true, migrate_steps },
 };
 
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
@@ -147,7 +172,7 @@ const char *mfe_step_name(enum mfe_step_kind k)
 {
     static const char *const names[] = {
         "init", "firmware", "start", "traffic", "stop", "kill", "restart", "reconnect",
-        "idle", "quit", "end",
+        "idle", "quit", "log-on", "destination", "end",
     };
     return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
@@ -179,6 +204,8 @@ struct play {
     struct mfe_play_traffic *traffic;
     bool have_memory;            /* guest memory exists (the first start made it) */
     uint16_t bases[MFE_MAX_VQ];  /* the last stop's GET_VRING_BASE answers */
+    struct mfe_log log;          /* the migration's dirty log (LOG_ON) */
+    bool have_log;
 };
 
 static int fail(struct mfe *f, const char *rule, const char *what)
@@ -296,6 +323,36 @@ static int reconnect(struct play *p)
     return rc;
 }
 
+/* vhost_migration_log(true): a memfd log sized for the guest memory. */
+static int log_on(struct play *p)
+{
+    if (!p->f->started_pairs)
+        return fail(p->f, "play.migrate", "log-on: the device is not running");
+    if (!p->have_log) {
+        int rc = mfe_log_alloc(&p->log, mfe_log_words_for(&p->f->mem));
+        if (rc < 0)
+            return fail(p->f, "mfe.memory", "log-on: the dirty log could not be made");
+        p->have_log = true;
+    }
+    return mfe_migration_log_on(p->f, &p->log);
+}
+
+/* The destination: its own connection and init, the device started from
+ * the bases the source's stop saved. */
+static int destination(struct play *p)
+{
+    unsigned q = p->o->queues ? p->o->queues : 1;
+    uint64_t features = p->f->acked_features;
+    if (p->f->sock >= 0)
+        mfe_disconnect(p->f);
+    int rc = p->h->open(p->h->arg, p->f);
+    if (rc == 0)
+        rc = mfe_qemu_destination(p->f, q, p->bases, features);
+    if (rc == 0)
+        mfe_play_traffic_rewire(p->traffic, p->f);
+    return rc;
+}
+
 static int quit(struct play *p)
 {
     int rc = p->f->sock >= 0 ? stop(p, MFE_STOP_HOST) : 0;
@@ -321,6 +378,8 @@ static int do_step(struct play *p, const struct mfe_step *s)
     case MFE_STEP_RECONNECT: return reconnect(p);
     case MFE_STEP_IDLE: usleep((unsigned)s->arg * 1000u); return 0;
     case MFE_STEP_QUIT: return quit(p);
+    case MFE_STEP_LOG_ON: return log_on(p);
+    case MFE_STEP_DESTINATION: return destination(p);
     case MFE_STEP_END: return 0;
     }
     return fail(p->f, "mfe.usage", "unknown scenario step");
@@ -355,5 +414,7 @@ int mfe_play_run(struct mfe *f, const struct mfe_scenario *sc, const struct mfe_
     if (rc < 0 && f->sock >= 0)
         mfe_disconnect(f);
     mfe_play_traffic_free(p.traffic);
+    if (p.have_log)
+        mfe_log_free(&p.log);
     return rc < 0 ? -1 : 0;
 }

@@ -35,6 +35,10 @@ enum mfe_step_kind {
     MFE_STEP_IDLE,       /* arg: milliseconds */
     MFE_STEP_QUIT,       /* QMP quit: a running device stops (host), QEMU
                             closes the connection */
+    MFE_STEP_LOG_ON,     /* migration starts: dirty logging on every running
+                            device (mfe_migration_log_on, a memfd log) */
+    MFE_STEP_DESTINATION,  /* the destination QEMU: a new connection,
+                            mfe_qemu_destination from the last stop's bases */
     MFE_STEP_END
 };
 

@@ -69,6 +69,8 @@ REF_HANDLER(set_config)
     if (flags != CFG_FLAG_MIGRATION)
         return ref_fail(s, "config.flags: 0x%" PRIx32 " is neither 0 nor 1 (migration)",
                         flags);
+    if (memcmp(s->config + offset, m->u.config.data, size) != 0)
+        s->config_changed = true;
     memcpy(s->config + offset, m->u.config.data, size);
     return 0;
 }

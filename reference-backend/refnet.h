@@ -197,6 +197,8 @@ struct ref_session {
     bool rarp_pending;                          /* SEND_RARP not yet sent (rarp.c) */
     uint8_t rarp_mac[6];
     uint8_t config[REF_CONFIG_LEN];             /* config space (config.c) */
+    bool config_changed;                        /* SET_CONFIG changed it: tell the front
+                                                   end (backend_req.c) */
     char why[REF_WHY_MAX];                      /* reason of the last failure */
 };
 
@@ -219,6 +221,8 @@ enum ref_verdict { REF_CONTINUE, REF_CLOSE };
 void ref_session_init(struct ref_session *s, const struct ref_opts *o, int sock);
 /* The config space of a new session (config.c). */
 void ref_config_init(struct ref_session *s);
+/* CONFIG_CHANGE_MSG on the back-end channel, when there is one (backend_req.c) */
+void ref_backend_config_changed(struct ref_session *s);
 /* Unmap all memory, close every fd (the socket too). */
 void ref_session_reset(struct ref_session *s);
 /* Read and handle one message; REF_CLOSE when the connection must end

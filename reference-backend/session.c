@@ -245,5 +245,8 @@ enum ref_verdict ref_session_step(struct ref_session *s, bool *eof)
         vhu_msg_close_fds(&m);
         return REF_CLOSE;
     }
-    return dispatch(s, &m);
+    enum ref_verdict v = dispatch(s, &m);
+    if (v == REF_CONTINUE && s->config_changed)
+        ref_backend_config_changed(s);   /* after the reply the front end waits for */
+    return v;
 }

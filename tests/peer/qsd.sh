@@ -11,4 +11,5 @@ be="qemu-storage-daemon --blockdev driver=null-co,node-name=n0 --export type=vho
 exec "$here/run-suite.sh" "$vc" "$outdir" qemu-storage-daemon server --device blk --jobs 2 --backend "$be" \
      --expect "$expect" --filter 'connect/*' --filter 'negotiation/*' --filter 'memory/*' \
      --filter 'rings/*' --filter 'datapath/*' --filter 'hardening/*' \
-     --filter 'config/*' --filter 'lifecycle/*' --filter 'inflight/*'
+     --filter 'config/*' --filter 'lifecycle/*' --filter 'inflight/*' \
+     --filter 'enable/*' --filter 'backend/*' --filter 'migration/play-migrate'

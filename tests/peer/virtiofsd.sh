@@ -16,4 +16,5 @@ trap 'rm -rf "$share"' EXIT
     --backend "$vfsd --socket-path={socket} -o source=$share -o sandbox=chroot" \
     --expect "$expect" --filter 'connect/*' --filter 'negotiation/*' --filter 'memory/*' \
     --filter 'rings/*' --filter 'datapath/*' --filter 'hardening/*' \
-    --filter 'config/*' --filter 'lifecycle/*' --filter 'inflight/*'
+    --filter 'config/*' --filter 'lifecycle/*' --filter 'inflight/*' \
+    --filter 'enable/*' --filter 'backend/*' --filter 'migration/play-migrate'

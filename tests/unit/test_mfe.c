@@ -474,6 +474,7 @@ static Suite *mfe_suite(void)
     tcase_add_test(conn, ack_rules);
     suite_add_tcase(s, conn);
     suite_add_tcase(s, mfe_qemu_tcase());
+    suite_add_tcase(s, mfe_backend_tcase());
     TCase *prof = tcase_create("profiles");
     tcase_add_test(prof, bundled_profiles);
     tcase_add_test(prof, parse_good);

@@ -8,5 +8,8 @@
 
 /* "qemu72": every QEMU sequence against its recorded trace */
 TCase *mfe_qemu_tcase(void);
+/* "backend-channel": mfe_backend_serve against requests written by hand
+ * (test_mfe_backend.c) */
+TCase *mfe_backend_tcase(void);
 
 #endif
