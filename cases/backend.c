@@ -21,6 +21,7 @@
 #define CFG_MIGRATION  1u
 #define CHANGE_MS      vhc_ms(1500)   /* a notification is given this long */
 #define QUIET_MS       vhc_ms(300)
+#define NEVER_READ_CHANGES 2000u       /* a UNIX socket buffer holds a few hundred */
 
 /* The byte each device type's config write changes. */
 struct cfg_write {
@@ -204,6 +205,20 @@ static void channel_garbage(struct vhc_ctx *ctx)
     still_serves(ctx, v, "garbage on its back-end channel");
 }
 
+/* A front end that never reads its end of the channel while the back end has
+ * reasons to write there: a back end that writes with blocking sends stops
+ * serving the main channel once the socket buffer is full. */
+static void channel_never_read(struct vhc_ctx *ctx)
+{
+    chan_open(ctx, true);                   /* no REPLY_ACK: nothing is waited for */
+    uint8_t v = 0;
+    for (unsigned i = 0; i < NEVER_READ_CHANGES; i++)
+        v = change_config(ctx);
+    mfe_note(&ctx->fe, "%u config changes, the back-end channel never read",
+             NEVER_READ_CHANGES);
+    still_serves(ctx, v, "its back-end channel filled up unread");
+}
+
 /* SET_BACKEND_REQ_FD with something that is no socket, or with no fd. */
 static void channel_bad_fd(struct vhc_ctx *ctx)
 {
@@ -255,6 +270,14 @@ const struct vhc_case vhc_cases_backend[] = {
         "SET_BACKEND_REQ_FD; 40 bytes with a header of request 0x7fffffff and size 13 "
         "written into it; SET_CONFIG of a byte; whatever comes on the channel served; "
         "GET_CONFIG reads the byte; new connection served"),
+    ROW("backend/channel-never-read", "a back-end channel the front end never reads "
+        "does not stop the main channel", channel_never_read, &flag_set, NEEDS,
+        "the back end's requests are its own business; a front end that does not read "
+        "them (a busy or broken one) must not make the back end stop answering the main "
+        "socket, so its writes there may never block for ever",
+        "protocol features without REPLY_ACK; SET_BACKEND_REQ_FD, never read; 2000 "
+        "SET_CONFIG changes of a byte (each may make the back end write to the channel); "
+        "GET_CONFIG reads the last value; new connection served"),
     ROW("backend/channel-replaced", "a second SET_BACKEND_REQ_FD replaces the first "
         "channel", channel_replaced, NULL, NEEDS | PF(REPLY_ACK),
         "a later SET_BACKEND_REQ_FD gives the channel to use from then on (QEMU sends it "

@@ -5,8 +5,12 @@
  * waited for.  Sent after the reply to the request that changed it: the
  * front end is waiting for that reply, not reading this channel. */
 #include "handlers.h"
+#include "iotlb.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define BACKEND_REPLY_MS 2000
@@ -14,6 +18,11 @@
 static void drop_channel(struct ref_session *s, const char *why)
 {
     ref_log("refnet: back-end channel: %s; closing it", why);
+    if (s->tlb) {               /* the IOTLB's MISSes go there too: not any more */
+        pthread_mutex_lock(&s->tlb->mu);
+        s->tlb->backend_fd = -1;
+        pthread_mutex_unlock(&s->tlb->mu);
+    }
     close(s->backend_fd);
     s->backend_fd = -1;
 }
@@ -27,11 +36,18 @@ void ref_backend_config_changed(struct ref_session *s)
     struct vhu_msg m, r;
     vhu_msg_init(&m, VHU_BREQ_CONFIG_CHANGE_MSG,
                  VHU_VERSION | (ack ? VHU_FLAG_NEED_REPLY : 0u));
-    int rc = vhu_send(s->backend_fd, &m);
-    if (rc != VHU_IO_OK) {
-        drop_channel(s, vhu_io_strerror(rc));
+    /* never blocks: a front end that does not read its end (the socket buffer
+     * full) loses the channel, not the main one */
+    uint8_t buf[VHU_HDR_SIZE];
+    size_t len = vhu_encode(&m, buf, sizeof buf);
+    ssize_t n = len ? send(s->backend_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) : -1;
+    if (n != (ssize_t)len) {
+        drop_channel(s, n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+                            ? "the front end does not read it (full)"
+                            : n < 0 ? strerror(errno) : "short write");
         return;
     }
+    int rc;
     if (!ack)
         return;
     const char *rule = NULL;
