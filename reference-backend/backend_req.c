@@ -5,12 +5,12 @@
  * waited for.  Sent after the reply to the request that changed it: the
  * front end is waiting for that reply, not reading this channel. */
 #include "handlers.h"
+#include "fdio.h"
 #include "iotlb.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #define BACKEND_REPLY_MS 2000
@@ -38,13 +38,10 @@ void ref_backend_config_changed(struct ref_session *s)
                  VHU_VERSION | (ack ? VHU_FLAG_NEED_REPLY : 0u));
     /* never blocks: a front end that does not read its end (the socket buffer
      * full) loses the channel, not the main one */
-    uint8_t buf[VHU_HDR_SIZE];
-    size_t len = vhu_encode(&m, buf, sizeof buf);
-    ssize_t n = len ? send(s->backend_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) : -1;
-    if (n != (ssize_t)len) {
-        drop_channel(s, n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
-                            ? "the front end does not read it (full)"
-                            : n < 0 ? strerror(errno) : "short write");
+    enum ref_fd_io io = ref_fd_send_msg(s->backend_fd, &m);
+    if (io != REF_FD_OK) {
+        drop_channel(s, io == REF_FD_AGAIN ? "the front end does not read it (full)"
+                                           : errno ? strerror(errno) : "short write");
         return;
     }
     int rc;

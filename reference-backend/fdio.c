@@ -13,9 +13,12 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include "vhu.h"
 
 static bool ready(int fd, short events, short *revents)
 {
@@ -102,4 +105,17 @@ const char *ref_fd_io_name(enum ref_fd_io r)
     case REF_FD_DEAD: return "an error on it";
     }
     return "?";
+}
+
+enum ref_fd_io ref_fd_send_msg(int fd, const struct vhu_msg *m)
+{
+    uint8_t buf[VHU_HDR_SIZE + VHU_MAX_PAYLOAD];
+    errno = 0;                  /* a short write sets none */
+    size_t len = vhu_encode(m, buf, sizeof buf);
+    if (len == 0)
+        return REF_FD_DEAD;
+    ssize_t n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return REF_FD_AGAIN;
+    return n == (ssize_t)len ? REF_FD_OK : REF_FD_DEAD;
 }

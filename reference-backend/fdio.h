@@ -23,6 +23,12 @@ enum ref_fd_io ref_fd_drain(int fd);
 const char *ref_fd_kind_problem(int fd);
 const char *ref_fd_io_name(enum ref_fd_io r);
 
+/* Send m (no fds) on a socket without sleeping: REF_FD_OK when all of it
+ * went, REF_FD_AGAIN when the buffer is full (nothing sent), REF_FD_DEAD
+ * otherwise (a short write, or errno set). */
+struct vhu_msg;
+enum ref_fd_io ref_fd_send_msg(int fd, const struct vhu_msg *m);
+
 /* Is r a sign of a hostile or broken fd (the ring should stop using it)? */
 static inline bool ref_fd_bad(enum ref_fd_io r)
 {

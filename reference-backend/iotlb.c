@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "fdio.h"
 #include "vhu.h"
 
 static bool covers(const struct ref_iotlb_ent *e, uint64_t iova)
@@ -53,10 +54,8 @@ static bool send_miss(struct ref_iotlb *t, uint64_t iova, uint8_t perm)
     vhu_msg_init(&m, VHU_BREQ_IOTLB_MSG, t->need_reply ? VHU_FLAG_NEED_REPLY : 0);
     m.hdr.size = sizeof m.u.iotlb;
     m.u.iotlb = (struct vhu_iotlb){ .iova = iova, .perm = perm, .type = REF_IOTLB_MISS };
-    uint8_t buf[VHU_HDR_SIZE + sizeof m.u.iotlb];
-    size_t len = vhu_encode(&m, buf, sizeof buf);
     ref_count(&t->misses, 1);
-    return len > 0 && send(t->backend_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len;
+    return ref_fd_send_msg(t->backend_fd, &m) == REF_FD_OK;
 }
 
 /* Ask for iova and wait (t->mu held) until an entry covers it, the wait is
