@@ -2,7 +2,7 @@
 # Deterministic cost per frame, beside run.sh's noisy Mpps:
 #   bench/cost.sh [--frames N] [--build DIR] [--refnet BINARY] [--configs "split 64,..."]
 # For each configuration, over a fixed frame count, with valgrind's
-# callgrind (cache simulation on; configurations "RING FRAME [log]"):
+# callgrind (cache simulation on; configurations "RING FRAME [log] [mrg]"):
 #   refnet  vhost-refnet under callgrind, only ref_fwd_burst counted
 #           (--toggle-collect: the datapath, not the control plane or the
 #           sleeps); the generator runs natively in --lockstep (a batch of
@@ -10,7 +10,8 @@
 #           makes the same bursts; refnet sleeps on kicks between them.
 #   gen     vhc-bench under callgrind, only its per-frame functions
 #           counted (post_batch and the mfe_net calls of its loop), against
-#           a native vhost-refnet --poll.  "log": vhc-bench --log.
+#           a native vhost-refnet --poll.  "log": vhc-bench --log (dirty
+#           logging on); "mrg": vhc-bench --mrg (MRG_RXBUF negotiated).
 # Prints one line per configuration and side: instructions (Ir), L1 data
 # misses (D1mr+D1mw) and last-level misses (DLmr+DLmw) per frame, frames
 # counted by vhost-refnet's own stats.  Exit 1 when valgrind is missing.
@@ -52,12 +53,15 @@ frames_of() { sed -n 's/.*stats ring=0 dir=rx packets=\([0-9]*\).*/\1/p' "$1" | 
 # the simulated last-level cache is this machine's L3 (32 MiB; valgrind guesses wrong)
 vg=(valgrind --tool=callgrind --cache-sim=yes --LL=33554432,16,64)
 
-printf '%-6s %-7s %5s %-4s %9s %10s %9s %9s\n' side ring frame log frames Ir/frame D1miss/f LLmiss/f
+printf '%-6s %-7s %5s %-7s %9s %10s %9s %9s\n' side ring frame options frames Ir/frame D1miss/f LLmiss/f
 IFS=, read -ra cfgs <<<"$configs"
 for cfg in "${cfgs[@]}"; do
-    read -r ring frame opt <<<"$cfg"
-    lg=off; [[ $opt == log ]] && lg=on opt=--log || opt=
-    common=(${opt:+$opt} --backend refnet --ring "$ring" --frame "$frame" --warmup 0 --seconds 600
+    read -r ring frame words <<<"$cfg"
+    opt=() lg=${words:-off}; lg=${lg// /+}
+    for w in $words; do
+        case $w in log|mrg) opt+=(--$w) ;; *) echo "cost.sh: unknown option $w in $cfg" >&2; exit 2 ;; esac
+    done
+    common=("${opt[@]}" --backend refnet --ring "$ring" --frame "$frame" --warmup 0 --seconds 600
             --frames "$frames" --timeout 30000 --stall 20000)
     # refnet under callgrind, the generator native and in lock step
     sock=$work/r.sock out=$work/refnet.cg log=$work/refnet.log
@@ -72,7 +76,7 @@ for cfg in "${cfgs[@]}"; do
     n=$(frames_of "$log")
     read -r ir d1 ll < <(totals "$out")
     awk -v s=refnet -v r="$ring" -v f="$frame" -v l="$lg" -v n="$n" -v ir="$ir" -v d1="$d1" -v ll="$ll" \
-        'BEGIN { printf "%-6s %-7s %5s %-4s %9d %10.1f %9.2f %9.2f\n", s, r, f, l, n, ir / n, d1 / n, ll / n }'
+        'BEGIN { printf "%-6s %-7s %5s %-7s %9d %10.1f %9.2f %9.2f\n", s, r, f, l, n, ir / n, d1 / n, ll / n }'
     # the generator under callgrind, refnet native and polling
     sock=$work/g.sock out=$work/gen.cg log=$work/gen-refnet.log
     rm -f "$sock"
@@ -88,5 +92,5 @@ for cfg in "${cfgs[@]}"; do
     n=$(sed -n 's/.* rx=\([0-9]*\) .*/\1/p' "$work/line")
     read -r ir d1 ll < <(totals "$out")
     awk -v s=gen -v r="$ring" -v f="$frame" -v l="$lg" -v n="$n" -v ir="$ir" -v d1="$d1" -v ll="$ll" \
-        'BEGIN { printf "%-6s %-7s %5s %-4s %9d %10.1f %9.2f %9.2f\n", s, r, f, l, n, ir / n, d1 / n, ll / n }'
+        'BEGIN { printf "%-6s %-7s %5s %-7s %9d %10.1f %9.2f %9.2f\n", s, r, f, l, n, ir / n, d1 / n, ll / n }'
 done

@@ -78,7 +78,7 @@ steal_pct() { # BEFORE AFTER ("steal total")
 }
 field() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
 
-# ---- one measurement: prints "pps gbps waits status note" ----
+# ---- one measurement: prints "pps gbps waits cycles/frame status note" ----
 run_gen() { # COLUMN RING FRAME
     local col=$1 sock=$work/$1.sock blog=$work/$1.log line rc extra=()
     rm -f "$sock"
@@ -86,7 +86,8 @@ run_gen() { # COLUMN RING FRAME
         refnet|refnet-log) start_refnet "$sock" "$blog" --poll ;;
         refnet-eq) start_refnet "$sock" "$blog" --poll --equal-work ;;
         dpdk|dpdk-log) testpmd_vhost "$sock" "$blog" ;;
-        ovs) sock=$ovs_sock ;;
+        ovs) sock=$ovs_sock
+             ovs-appctl -t "$OVS_RUNDIR/ovs-vswitchd.ctl" dpif-netdev/pmd-stats-clear >/dev/null 2>&1 ;;
     esac
     [[ $col == *-log ]] && extra+=(--log)
     ((ws > 0)) && extra+=(--working-set "$ws")
@@ -95,10 +96,11 @@ run_gen() { # COLUMN RING FRAME
            "${extra[@]}" 2>"$work/bench.err")
     rc=$?
     [[ $col == ovs ]] || { stop_pid "${pids[-1]}"; unset 'pids[-1]'; }
+    local kind=${col%-log}; kind=${kind%-eq}
     case $rc in
-        0) echo "$(field rx_pps "$line") $(field rx_gbps "$line") $(field waits "$line") ok -" ;;
-        3) echo "0 0 0 skip $(tr ' ' _ <<<"${line#SKIP: }")" ;;
-        *) echo "0 0 0 fail vhc-bench_exit_${rc}_status=$(field status "$line"):_$(tr ' \n' '__' <"$work/bench.err" | sed 's/vhc-bench:_//g' | head -c 300)" ;;
+        0) echo "$(field rx_pps "$line") $(field rx_gbps "$line") $(field waits "$line") $(cycles_of "$kind" "$blog") ok -" ;;
+        3) echo "0 0 0 - skip $(tr ' ' _ <<<"${line#SKIP: }")" ;;
+        *) echo "0 0 0 - fail vhc-bench_exit_${rc}_status=$(field status "$line"):_$(tr ' \n' '__' <"$work/bench.err" | sed 's/vhc-bench:_//g' | head -c 300)" ;;
     esac
 }
 
@@ -108,8 +110,8 @@ run_one() { # COLUMN RING FRAME
         vu-refnet) run_vu refnet "$2" "$3" ;;
         memcpy) "$bench" --memcpy --frame "$3" --working-set "$ws" --seconds "$seconds" \
                     >"$work/cp" 2>&1 && read -r l <"$work/cp" \
-                    && echo "$(field copy_fps "$l") $(field copy_gbps "$l") 0 ok -" \
-                    || echo "0 0 0 fail memcpy" ;;
+                    && echo "$(field copy_fps "$l") $(field copy_gbps "$l") 0 - ok -" \
+                    || echo "0 0 0 - fail memcpy" ;;
         *) run_gen "$@" ;;
     esac
 }
@@ -117,7 +119,7 @@ run_one() { # COLUMN RING FRAME
 # ---- is refnet's datapath there? ----
 echo "== checking vhost-refnet's datapath"
 seconds=1 warmup=0 run_gen refnet split 64 >"$work/one"
-read -r _ _ _ st note <"$work/one"
+read -r _ _ _ _ st note <"$work/one"
 [[ $st == ok ]] || { echo "vhost-refnet: datapath not available (${note//_/ })" >&2; exit 1; }
 names=(refnet refnet-eq dpdk vu vu-refnet)
 ((log)) && names+=(refnet-log dpdk-log)
@@ -127,7 +129,7 @@ names=(refnet refnet-eq dpdk vu vu-refnet)
 # ---- interleaved runs ----
 wsnote=; ((ws > 0)) && wsnote=", working set $ws MiB"
 echo "== $pairs pairs, ${seconds}s measured after ${warmup}s warm-up, ring size $qsize$wsnote"
-printf '%-4s %-6s %5s %-10s %8s %8s %6s %6s %5s  %s\n' pair ring frame column Mpps Gbit/s waits steal% load status
+printf '%-4s %-6s %5s %-10s %8s %8s %7s %6s %6s %5s  %s\n' pair ring frame column Mpps Gbit/s cyc/fr waits steal% load status
 for ((p = 1; p <= pairs; p++)); do
     order=("${names[@]}")
     ((p % 2 == 0)) && mapfile -t order < <(printf '%s\n' "${names[@]}" | tac)
@@ -138,12 +140,12 @@ for ((p = 1; p <= pairs; p++)); do
             run_one "$name" "$ring" "$frame" >"$work/one"
             steal=$(steal_pct "$c0" "$(cpu_sample)")
             load=$(cut -d' ' -f1 /proc/loadavg)
-            read -r pps gbps waits st note <"$work/one"
-            printf '%-4s %-6s %5s %-10s %8.3f %8s %6s %6s %5s  %s\n' "$p" "$ring" "$frame" "$name" \
-                "$(awk -v x="$pps" 'BEGIN{print x/1e6}')" "$gbps" "$waits" "$steal" "$load" \
+            read -r pps gbps waits cpf st note <"$work/one"
+            printf '%-4s %-6s %5s %-10s %8.3f %8s %7s %6s %6s %5s  %s\n' "$p" "$ring" "$frame" "$name" \
+                "$(awk -v x="$pps" 'BEGIN{print x/1e6}')" "$gbps" "$cpf" "$waits" "$steal" "$load" \
                 "$st${note:+ ${note//_/ }}" | sed 's/ -$//'
-            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$ring" "$frame" "$name" "$pps" \
-                "$gbps" "$st" "$waits" "$steal" "$load" >>"$results"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$p" "$ring" "$frame" "$name" "$pps" \
+                "$gbps" "$st" "$waits" "$steal" "$load" "$cpf" >>"$results"
         done
     done
 done

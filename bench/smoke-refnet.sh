@@ -2,7 +2,8 @@
 # Smoke test of the bench against vhost-refnet, not timed: a fixed number of
 # frames must come back intact (sequence and content checked by vhc-bench)
 # in each mode run.sh uses: one copy and --equal-work, split and packed, 64
-# and 1518 bytes, dirty logging off and on, and a working set.
+# and 1518 bytes, dirty logging off and on, a working set, and MRG_RXBUF
+# negotiated (the fast path takes it too).
 set -uo pipefail
 bench=${1:?usage: smoke-refnet.sh VHC-BENCH VHOST-REFNET}
 refnet=${2:?usage: smoke-refnet.sh VHC-BENCH VHOST-REFNET}
@@ -15,7 +16,8 @@ for mode in "" "--equal-work"; do
     rm -f "$dir/s"
     "$refnet" --socket "$dir/s" --poll $mode 2>"$dir/refnet.log" &
     pid=$!
-    for run in "split 64" "packed 1518" "split 1518 --log" "packed 64 --log" "split 64 --working-set 16"; do
+    for run in "split 64" "packed 1518" "split 1518 --log" "packed 64 --log" "split 64 --working-set 16" \
+               "split 1518 --mrg" "packed 64 --mrg"; do
         read -r ring frame extra <<<"$run"
         # shellcheck disable=SC2086
         line=$(timeout 120 "$bench" --socket "$dir/s" --backend refnet --ring "$ring" --frame "$frame" \

@@ -1,8 +1,9 @@
 # run.sh's summary over results.tsv (pair ring frame column pps gbps status
-# waits steal load).  A run is in slow mode when the generator waited (more
-# than 5 waits of >= 1 ms per second: nothing moved), steal time passed 5 %,
-# or it ran under half its column's best rate in the same configuration;
-# slow runs are listed apart and kept out of medians and ratios.
+# waits steal load cycles-per-frame, "-" where the back end gave none).  A
+# run is in slow mode when the generator waited (more than 5 waits of >= 1
+# ms per second: nothing moved), steal time passed 5 %, or it ran under half
+# its column's best rate in the same configuration; slow runs are listed
+# apart and kept out of medians and ratios.
 function med(a, n,   i, j, t) {
     for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
     return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
@@ -11,7 +12,8 @@ function good(p, cfg, col) { return ok[p, cfg, col] && (inclslow || !slow[p, cfg
 function ratio(num, den, cfg, what,   p, r, n, m) {
     n = 0
     for (p = 1; p <= maxp; p++)
-        if (good(p, cfg, num) && good(p, cfg, den) && val[p, cfg, den, what] > 0)
+        if (good(p, cfg, num) && good(p, cfg, den) && val[p, cfg, den, what] > 0 &&
+            val[p, cfg, num, what] > 0)
             r[++n] = val[p, cfg, num, what] / val[p, cfg, den, what]
     if (n == 0) return "n/a"
     m = med(r, n)
@@ -19,12 +21,13 @@ function ratio(num, den, cfg, what,   p, r, n, m) {
 }
 function medv(col, cfg, what,   p, v, n) {
     n = 0
-    for (p = 1; p <= maxp; p++) if (good(p, cfg, col)) v[++n] = val[p, cfg, col, what]
+    for (p = 1; p <= maxp; p++) if (good(p, cfg, col) && val[p, cfg, col, what] >= 0) v[++n] = val[p, cfg, col, what]
     return n ? med(v, n) : -1
 }
 {
     cfg = $2 " " $3; key = $1 SUBSEP cfg SUBSEP $4
     ok[key] = ($7 == "ok"); val[key, "pps"] = $5; val[key, "gbps"] = $6
+    val[key, "cpf"] = ($11 ~ /^[0-9.]+$/) ? $11 : -1
     waits[key] = $8; steal[key] = $9; load[key] = $10
     if ($7 == "ok" && $5 > best[cfg, $4]) best[cfg, $4] = $5
     if ($1 > maxp) maxp = $1
@@ -49,19 +52,24 @@ END {
         if (slow[keys[i]]) { split(keys[i], k, SUBSEP); printf "  pair %s %s %s: %s\n", k[1], k[2], k[3], why[keys[i]] }
     if (nslow) { inclslow = 1; tables("ALL runs, slow mode included") }
 }
-function tables(title,   i, c, m, n, j, rs, r) {
-    print "== median Mpps per column (" title ")"
+# One table of medians: WHAT per column and configuration, divided by DIV.
+function medians(heading, what, div, fmt, none,   i, c, m) {
+    print heading
     printf "%-12s", "config"
     for (c = 1; c <= ncol; c++) printf " %10s", cols[c]
     printf "\n"
     for (i = 1; i <= nc; i++) {
         printf "%-12s", cfgs[i]
         for (c = 1; c <= ncol; c++) {
-            m = medv(cols[c], cfgs[i], "pps")
-            printf " %10s", m < 0 ? "n/a" : sprintf("%.3f", m / 1e6)
+            m = medv(cols[c], cfgs[i], what)
+            printf " %10s", m < 0 ? none : sprintf(fmt, m / div)
         }
         printf "\n"
     }
+}
+function tables(title,   i, n, j, rs, r, x, cn, crs) {
+    medians("== median Mpps per column (" title ")", "pps", 1e6, "%.3f", "n/a")
+    medians("== median busy cycles per frame of the back end (" title ")", "cpf", 1, "%.1f", "-")
     print "== ratios per pair, min/median/max (pairs; " title ")"
     n = split("refnet-eq:dpdk:equal work, refnet vs DPDK vhost|" \
               "vu-refnet:vu:equal work, DPDK virtio-user front end|" \
@@ -76,6 +84,17 @@ function tables(title,   i, c, m, n, j, rs, r) {
             split(rs[j], r, ":")
             if ((r[1] in seencol) && (r[2] in seencol))
                 printf "  %-11s / %-7s %-26s %s\n", r[1], r[2], ratio(r[1], r[2], cfgs[i], "pps"), r[3]
+        }
+        cn = split("dpdk:refnet-eq:equal work: DPDK vhost's cycles over refnet's|" \
+                  "vu:vu-refnet:equal work, DPDK virtio-user front end|" \
+                  "dpdk:refnet:one copy (refnet)|" \
+                  "refnet-log:refnet:dirty logging on/off, refnet|" \
+                  "dpdk-log:dpdk:dirty logging on/off, DPDK|" \
+                  "ovs:dpdk:OVS-DPDK's cycles over DPDK vhost's", crs, "|")
+        for (j = 1; j <= cn; j++) {
+            split(crs[j], r, ":")
+            if ((r[1] in seencol) && (r[2] in seencol) && (x = ratio(r[1], r[2], cfgs[i], "cpf")) != "n/a")
+                printf "  cycles %-10s / %-9s %-26s %s\n", r[1], r[2], x, r[3]
         }
         if ("memcpy" in seencol) {
             printf "  %-11s / %-7s %-26s %s\n", "refnet", "memcpy", ratio("refnet", "memcpy", cfgs[i], "gbps"),

@@ -3,13 +3,14 @@
  * direct calls, no function pointer per frame), counters updated once per
  * burst.
  *
- * It takes only the usual shape: VERSION_1's 12-byte header without
- * MRG_RXBUF, every chain one buffer, every TX frame fitting the RX buffer
- * it meets.  At the first element of any other shape it stops, leaves that
- * element and the rest in their rings (a pop reads and counts nothing), and
- * when nothing of the burst was done it hands over to the general path
- * (fwd.c), which handles every case, so behaviour does not depend on which
- * path ran. */
+ * It takes only the usual shape: the 12-byte header (VERSION_1 or
+ * MRG_RXBUF), every chain one buffer, every TX frame fitting the RX buffer
+ * it meets (with MRG_RXBUF: a frame in one buffer, num_buffers 1, as the
+ * general path's merge would write it).  At the first element of any other
+ * shape it stops, leaves that element and the rest in their rings (a pop
+ * reads and counts nothing), and when nothing of the burst was done it
+ * hands over to the general path (fwd.c), which handles every case, so
+ * behaviour does not depend on which path ran. */
 #include "worker.h"
 #include "dirty_log.h"
 
@@ -36,6 +37,19 @@ static struct ref_cursor cursor_after(const struct ref_vring *v, struct ref_curs
     return c;
 }
 
+/* The first line of every TX frame and RX buffer of the burst, asked for at
+ * once: the front end wrote them last on another core, so each is a miss
+ * that overlaps the others instead of following them. */
+static void prefetch_burst(const struct ref_worker *w, const struct ref_elem *te,
+                           const struct ref_elem *re, unsigned n)
+{
+    const struct ref_iov *tv = w->net.tx_io.v, *rv = w->net.rx_io.v;
+    for (unsigned i = 0; i < n; i++) {
+        __builtin_prefetch(tv[te[i].iov].p);
+        __builtin_prefetch(rv[re[i].iov].p, 1);
+    }
+}
+
 /* Pair TX frame k with RX buffer k while both have the usual shape. */
 static unsigned copy_burst(struct ref_worker *w, const struct ref_elem *te,
                            const struct ref_elem *re, unsigned n, uint64_t *bytes)
@@ -47,10 +61,6 @@ static unsigned copy_burst(struct ref_worker *w, const struct ref_elem *te,
         const struct ref_elem *t = &te[k], *r = &re[k];
         if (t->len < HDR || t->len - HDR > REF_MAX_FRAME || r->len < t->len)
             break;
-        if (k + 1 < n) {
-            __builtin_prefetch(tv[t[1].iov].p);
-            __builtin_prefetch(rv[r[1].iov].p, 1);
-        }
         uint8_t *dst = rv[r->iov].p;
         memcpy(dst, hdr, HDR);
         ref_copy(dst + HDR, tv[t->iov].p + HDR, t->len - HDR);
@@ -101,6 +111,7 @@ __attribute__((always_inline)) static inline int burst(struct ref_worker *w, boo
     unsigned nr = packed ? ref_packed_pop_burst(rx, m, &w->net.rx_io, true, re, nt, &more)
                          : ref_split_pop_burst(rx, m, &w->net.rx_io, true, re, nt, &more);
     uint64_t bytes = 0;
+    prefetch_burst(w, te, re, nr);
     unsigned k = w->net.carry_hdr ? copy_burst_twice(w, te, re, nr, &bytes)
                                   : copy_burst(w, te, re, nr, &bytes);
     if (k < nt)
@@ -144,7 +155,7 @@ __attribute__((always_inline)) static inline int burst(struct ref_worker *w, boo
 
 int ref_loop_burst(struct ref_worker *w)
 {
-    if (!w->tx || !w->rx || w->port_fd >= 0 || w->sw || w->net.mrg || w->net.hdr_len != HDR)
+    if (!w->tx || !w->rx || w->port_fd >= 0 || w->sw || w->net.hdr_len != HDR)
         return REF_LOOP_GENERAL;
     return w->tx->packed ? burst(w, true) : burst(w, false);
 }

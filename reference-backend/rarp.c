@@ -56,12 +56,14 @@ static bool send_frame(struct ref_worker *w, uint8_t *f)
     return ref_net_rx(&w->net, w->rx, &w->s->mem, &src, 1, 0, RARP_LEN) != REF_NO_ROOM;
 }
 
-void ref_rarp_burst(struct ref_worker *w)
+bool ref_rarp_burst(struct ref_worker *w)
 {
     if (w->pair != 0 || !w->s->rarp_pending)
-        return;
+        return false;
     uint8_t f[RARP_LEN];
     build(f, w->s->rarp_mac);
-    if (send_frame(w, f))
-        w->s->rarp_pending = false;
+    if (!send_frame(w, f))
+        return false;
+    w->s->rarp_pending = false;
+    return true;
 }
