@@ -67,39 +67,39 @@ function medians(heading, what, div, fmt, none,   i, c, m) {
         printf "\n"
     }
 }
-function tables(title,   i, n, j, rs, r, x, cn, crs) {
+# The ratios of one configuration listed in SPEC ("NUM:DEN:what|..."), of
+# WHAT; PREFIX before each line; with SKIPNA, no line where none was measured.
+function ratio_lines(spec, cfg, what, prefix, skipna,   n, j, rs, r, x) {
+    n = split(spec, rs, "|")
+    for (j = 1; j <= n; j++) {
+        split(rs[j], r, ":")
+        if (!(r[1] in seencol) || !(r[2] in seencol)) continue
+        x = ratio(r[1], r[2], cfg, what)
+        if (!skipna || x != "n/a")
+            printf "  %s%-11s / %-9s %-26s %s\n", prefix, r[1], r[2], x, r[3]
+    }
+}
+function tables(title,   i) {
     medians("== median Mpps per column (" title ")", "pps", 1e6, "%.3f", "n/a")
     medians("== median busy cycles per frame of the back end (" title ")", "cpf", 1, "%.1f", "-")
     print "== ratios per pair, min/median/max (pairs; " title ")"
-    n = split("refnet-eq:dpdk:equal work, refnet vs DPDK vhost|" \
-              "vu-refnet:vu:equal work, DPDK virtio-user front end|" \
-              "refnet:dpdk:one copy (refnet) vs DPDK vhost|" \
-              "vu:dpdk:generator check, same back end|" \
-              "ovs:dpdk:OVS-DPDK vs DPDK vhost|" \
-              "refnet-log:refnet:dirty logging on/off, refnet|" \
-              "dpdk-log:dpdk:dirty logging on/off, DPDK", rs, "|")
     for (i = 1; i <= nc; i++) {
         print cfgs[i] ":"
-        for (j = 1; j <= n; j++) {
-            split(rs[j], r, ":")
-            if ((r[1] in seencol) && (r[2] in seencol))
-                printf "  %-11s / %-7s %-26s %s\n", r[1], r[2], ratio(r[1], r[2], cfgs[i], "pps"), r[3]
-        }
-        cn = split("dpdk:refnet-eq:equal work: DPDK vhost's cycles over refnet's|" \
-                  "vu:vu-refnet:equal work, DPDK virtio-user front end|" \
-                  "dpdk:refnet:one copy (refnet)|" \
-                  "refnet-log:refnet:dirty logging on/off, refnet|" \
-                  "dpdk-log:dpdk:dirty logging on/off, DPDK|" \
-                  "ovs:dpdk:OVS-DPDK's cycles over DPDK vhost's", crs, "|")
-        for (j = 1; j <= cn; j++) {
-            split(crs[j], r, ":")
-            if ((r[1] in seencol) && (r[2] in seencol) && (x = ratio(r[1], r[2], cfgs[i], "cpf")) != "n/a")
-                printf "  cycles %-10s / %-9s %-26s %s\n", r[1], r[2], x, r[3]
-        }
-        if ("memcpy" in seencol) {
-            printf "  %-11s / %-7s %-26s %s\n", "refnet", "memcpy", ratio("refnet", "memcpy", cfgs[i], "gbps"),
-                   "Gbit/s as a fraction of the copy limit (same working set)"
-            printf "  %-11s / %-7s %-26s %s\n", "refnet-eq", "memcpy", ratio("refnet-eq", "memcpy", cfgs[i], "gbps"), ""
-        }
+        ratio_lines("refnet-eq:dpdk:equal work, refnet vs DPDK vhost|" \
+                    "vu-refnet:vu:equal work, DPDK virtio-user front end|" \
+                    "refnet:dpdk:one copy (refnet) vs DPDK vhost|" \
+                    "vu:dpdk:generator check, same back end|" \
+                    "ovs:dpdk:OVS-DPDK vs DPDK vhost|" \
+                    "refnet-log:refnet:dirty logging on/off, refnet|" \
+                    "dpdk-log:dpdk:dirty logging on/off, DPDK", cfgs[i], "pps", "", 0)
+        ratio_lines("dpdk:refnet-eq:equal work, DPDK vhost's cycles over refnet's|" \
+                    "vu:vu-refnet:equal work, DPDK virtio-user front end|" \
+                    "dpdk:refnet:one copy (refnet)|" \
+                    "refnet-log:refnet:dirty logging on/off, refnet|" \
+                    "dpdk-log:dpdk:dirty logging on/off, DPDK|" \
+                    "ovs:dpdk:OVS-DPDK's cycles over DPDK vhost's", cfgs[i], "cpf", "cycles ", 1)
+        if ("memcpy" in seencol)
+            ratio_lines("refnet:memcpy:Gbit/s as a fraction of the copy limit (same working set)|" \
+                        "refnet-eq:memcpy:", cfgs[i], "gbps", "", 0)
     }
 }

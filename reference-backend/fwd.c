@@ -213,13 +213,10 @@ void ref_fwd_drop_pending(struct ref_worker *w)
 
 int ref_fwd_burst(struct ref_worker *w)
 {
-    bool rarp = ref_rarp_burst(w);
+    ref_rarp_burst(w);
     int fast = ref_loop_burst(w);
-    if (fast != REF_LOOP_GENERAL) {
-        if (rarp && w->rx)              /* the fast path flushed only what it moved */
-            ref_ops(w->rx)->flush(w->rx);
-        return fast || rarp;
-    }
+    if (fast != REF_LOOP_GENERAL)
+        return fast;
     int a = w->tx ? tx_burst(w) : 0;
     int b = 0;
     if (w->rx && w->port_fd >= 0)

@@ -53,17 +53,19 @@ static bool send_frame(struct ref_worker *w, uint8_t *f)
     if (!w->rx)
         return false;
     struct ref_iov src = { f, RARP_LEN };
-    return ref_net_rx(&w->net, w->rx, &w->s->mem, &src, 1, 0, RARP_LEN) != REF_NO_ROOM;
+    if (ref_net_rx(&w->net, w->rx, &w->s->mem, &src, 1, 0, RARP_LEN) == REF_NO_ROOM)
+        return false;
+    /* published here: the fast path that may run next flushes only what it moved */
+    ref_ops(w->rx)->flush(w->rx);
+    return true;
 }
 
-bool ref_rarp_burst(struct ref_worker *w)
+void ref_rarp_burst(struct ref_worker *w)
 {
     if (w->pair != 0 || !w->s->rarp_pending)
-        return false;
+        return;
     uint8_t f[RARP_LEN];
     build(f, w->s->rarp_mac);
-    if (!send_frame(w, f))
-        return false;
-    w->s->rarp_pending = false;
-    return true;
+    if (send_frame(w, f))
+        w->s->rarp_pending = false;
 }

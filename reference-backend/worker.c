@@ -194,9 +194,8 @@ static void fault_recover(struct ref_worker *w)
 
 /* The busy time of a worker: the cycles of the bursts that moved something,
  * as testpmd's --record-core-cycles counts them, so the two back ends'
- * cycles per frame are measured alike (bench/run.sh).  x86: the TSC (about
- * 20 cycles a read, two reads a burst of up to 32 frames); elsewhere
- * nanoseconds. */
+ * cycles per frame are measured alike (bench/run.sh).  x86: the TSC (two reads
+ * a burst of up to 32 frames); elsewhere nanoseconds. */
 static inline uint64_t tsc(void)
 {
 #if defined(__x86_64__) || defined(__i386__)

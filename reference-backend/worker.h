@@ -61,8 +61,7 @@ int ref_loop_burst(struct ref_worker *w);
 int ref_fwd_burst(struct ref_worker *w);
 /* The switch frame held for RX room is dropped (counted on the RX ring). */
 void ref_fwd_drop_pending(struct ref_worker *w);
-/* rarp.c: send the frame SEND_RARP asked for, once there is room; true
- * when it went out (on RX: pushed, not yet flushed). */
-bool ref_rarp_burst(struct ref_worker *w);
+/* rarp.c: send the frame SEND_RARP asked for, once there is room. */
+void ref_rarp_burst(struct ref_worker *w);
 
 #endif
