@@ -181,6 +181,49 @@ static inline int ref_xlate(const struct ref_mem *m, unsigned *hint, uint64_t gp
     }
     return ref_xlate_slow(m, hint, gpa, len, io);
 }
+/* The burst pops' translation: the region hit last, copied into locals once
+ * per burst, so a buffer costs one compare chain and the stores of the burst
+ * (iovs, elements) do not force the region to be read again through m.  No
+ * IOTLB and a valid hint, else empty (size 0: nothing hits, every buffer
+ * goes to ref_xlate). */
+struct ref_xl {
+    uint64_t gpa, size;
+    uint8_t *host;
+};
+
+static inline struct ref_xl ref_xl_load(const struct ref_mem *m, unsigned hint)
+{
+    if (m->tlb || hint >= m->n)
+        return (struct ref_xl){ 0, 0, NULL };
+    const struct ref_region *r = &m->r[hint];
+    return (struct ref_xl){ r->gpa, r->size, (uint8_t *)r->map + r->delta };
+}
+
+/* Host address of [gpa, gpa+len) when the region holds all of it, else NULL. */
+static inline uint8_t *ref_xl_hit(const struct ref_xl *x, uint64_t gpa, uint32_t len)
+{
+    uint64_t off = gpa - x->gpa;                    /* huge when gpa < x->gpa */
+    return off < x->size && (uint64_t)len - 1 < x->size - off ? x->host + off : NULL;
+}
+
+/* One buffer of a burst into io->v[at]: through x, else through ref_xlate
+ * (another region, or the IOTLB), after which x holds the region it hit.
+ * false when the buffer is not one iov in guest memory. */
+static inline bool ref_xl_take(struct ref_xl *x, const struct ref_mem *m, unsigned *hint,
+                               struct ref_iovs *io, unsigned at, uint64_t gpa, uint32_t len)
+{
+    uint8_t *p = ref_xl_hit(x, gpa, len);
+    if (p) {
+        io->v[at] = (struct ref_iov){ p, len };
+        return true;
+    }
+    io->n = at;
+    if (ref_xlate(m, hint, gpa, len, io) < 0 || io->n != at + 1)
+        return false;
+    *x = ref_xl_load(m, *hint);
+    return true;
+}
+
 /* Host pointer of [gpa, gpa+len) inside one region, or NULL. */
 void *ref_xlate_one(const struct ref_mem *m, unsigned *hint, uint64_t gpa, uint64_t len);
 /* Mark the ring broken, log why and signal its err fd, once. */

@@ -176,22 +176,48 @@ void ref_packed_push(struct ref_vring *v, const struct ref_elem *e, uint32_t len
     ref_dlog_pdesc(v, pos);
 }
 
-/* The used descriptors logged once per burst when they are contiguous (one
- * ring slot per chain), else one by one. */
+/* k pushes at once.  Chains of one slot each (all the burst pops make): the
+ * used descriptors written with position and wrap counter in locals, the
+ * first one's flags held as put_used holds them, and logged once per
+ * burst; other chains go one by one through put_used. */
 void ref_packed_push_burst(struct ref_vring *v, const struct ref_elem *e, const uint32_t *len,
                            unsigned k)
 {
-    uint16_t start = v->dp.used_idx;
+    struct ref_vq *q = &v->dp;
     bool one_each = true;
     for (unsigned i = 0; i < k; i++)
         one_each = one_each && e[i].ndesc == 1;
-    for (unsigned i = 0; i < k; i++) {
-        if (!one_each)
-            ref_dlog_pdesc(v, v->dp.used_idx);
-        put_used(v, &e[i], len ? len[i] : 0);
+    if (!one_each) {
+        for (unsigned i = 0; i < k; i++)
+            ref_packed_push(v, &e[i], len ? len[i] : 0);
+        return;
     }
-    if (one_each && v->vlog)
-        ref_dlog_descs_at(v->vlog, start, k, v->num);
+    struct pdesc *r = ring(v);
+    uint32_t num = v->num, pos = q->used_idx;
+    bool wrap = q->used_wrap;
+    uint16_t start = (uint16_t)pos;
+    for (unsigned i = 0; i < k; i++) {
+        uint32_t l = len ? len[i] : 0;
+        uint16_t f = (uint16_t)((wrap ? REF_DESC_F_AVAIL | REF_DESC_F_USED : 0) |
+                                (l ? REF_DESC_F_WRITE : 0));
+        r[pos].id = e[i].id;
+        r[pos].len = l;
+        if (q->held) {
+            store_flags(&r[pos], f);
+        } else {
+            q->held = true;
+            q->held_pos = (uint16_t)pos;
+            q->held_flags = f;
+        }
+        if (++pos == num) {
+            pos = 0;
+            wrap = !wrap;
+        }
+    }
+    q->used_idx = (uint16_t)pos;
+    q->used_wrap = wrap;
+    if (v->vlog)
+        ref_dlog_descs_at(v->vlog, start, k, num);
 }
 
 static uint16_t fold(uint16_t pos, bool wrap, uint32_t num)
@@ -257,7 +283,8 @@ const struct ref_ring_ops ref_packed_ops = {
 };
 
 /* Burst pop (dp.h): the ring read in order, four descriptors (one cache
- * line) ahead prefetched, the one-buffer chains taken inline. */
+ * line) ahead prefetched, the one-buffer chains taken inline, position,
+ * wrap counter and iov count kept in locals and the region in ref_xl. */
 unsigned ref_packed_pop_burst(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *io,
                               bool write, struct ref_elem *e, unsigned max, bool *more)
 {
@@ -266,28 +293,41 @@ unsigned ref_packed_pop_burst(struct ref_vring *v, const struct ref_mem *m, stru
     if (q->broken)
         return 0;
     struct pdesc *r = ring(v);
-    unsigned i;
+    uint32_t num = v->num, pos = q->last_avail;
+    bool wrap = q->avail_wrap;
+    unsigned room = REF_IOV_POOL - io->n;
+    max = max < room ? max : room;
+    uint16_t wflag = write ? REF_DESC_F_WRITE : 0;
+    struct ref_xl x = ref_xl_load(m, q->hint);
+    unsigned at = io->n, i;
     for (i = 0; i < max; i++) {
-        uint16_t pos = q->last_avail;
         if ((pos & 3) == 0) {
             uint32_t ahead = pos + 4u;
-            __builtin_prefetch(&r[ahead < v->num ? ahead : ahead - v->num]);
+            __builtin_prefetch(&r[ahead < num ? ahead : ahead - num]);
         }
-        if (!is_avail(flags_acquire(&r[pos]), q->avail_wrap))
-            return i;
+        if (!is_avail(flags_acquire(&r[pos]), wrap))
+            break;
         struct pdesc d;
         ref_desc_copy(&d, &r[pos]);
-        unsigned at = io->n;
-        if ((d.flags & (REF_DESC_F_NEXT | REF_DESC_F_INDIRECT)) ||
-            !!(d.flags & REF_DESC_F_WRITE) != write || d.id >= v->num ||
-            ref_xlate(m, &q->hint, d.addr, d.len, io) < 0 || io->n != at + 1) {
-            io->n = at;
+        if ((d.flags & (REF_DESC_F_NEXT | REF_DESC_F_INDIRECT | REF_DESC_F_WRITE)) != wflag ||
+            d.id >= num) {
             *more = true;                   /* ref_packed_ops.pop takes it */
-            return i;
+            break;
+        }
+        if (!ref_xl_take(&x, m, &q->hint, io, at, d.addr, d.len)) {
+            *more = true;
+            break;
         }
         e[i] = (struct ref_elem){ .id = d.id, .ndesc = 1, .len = d.len, .iov = at, .niov = 1,
                                   .gpa = d.addr };
-        advance(&q->last_avail, &q->avail_wrap, 1, v->num);
+        at++;
+        if (++pos == num) {
+            pos = 0;
+            wrap = !wrap;
+        }
     }
+    io->n = at;
+    q->last_avail = (uint16_t)pos;
+    q->avail_wrap = wrap;
     return i;
 }

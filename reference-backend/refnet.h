@@ -118,6 +118,7 @@ bool ref_mem_region_holds(const struct ref_mem *m, unsigned i, const void *p);
 struct ref_qstats {
     _Atomic uint64_t packets, bytes, drops, bad;
     _Atomic uint64_t cycles;    /* TX ring: the worker's busy time (worker.c), TSC cycles */
+    _Atomic uint64_t bursts;    /* TX ring: the bursts that moved frames, over which cycles ran */
 };
 
 /* Device-side ring state (dp.h).  The worker owns it while the ring is

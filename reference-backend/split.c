@@ -176,8 +176,9 @@ const struct ref_ring_ops ref_split_ops = {
 };
 
 /* Burst pop (dp.h): the avail index read once, every head of the burst
- * read and its descriptor prefetched before the first is used (as DPDK's
- * vhost does), then the one-buffer chains taken inline. */
+ * read once into a local array and its descriptor prefetched before the
+ * first is used (as DPDK's vhost does), then the one-buffer chains taken
+ * inline, translated through the region held in locals (ref_xl). */
 unsigned ref_split_pop_burst(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *io,
                              bool write, struct ref_elem *e, unsigned max, bool *more)
 {
@@ -186,36 +187,45 @@ unsigned ref_split_pop_burst(struct ref_vring *v, const struct ref_mem *m, struc
     if (q->broken)
         return 0;
     uint16_t avail = load_acquire(avail_idx(v));
-    uint16_t n = (uint16_t)(avail - q->last_avail);
+    uint16_t last = q->last_avail;
+    uint16_t n = (uint16_t)(avail - last);
     if (n > v->num) {
         *more = true;                       /* ref_split_ops.pop breaks the ring */
         return 0;
     }
     q->avail_cache = avail;
+    unsigned room = REF_IOV_POOL - io->n;
+    if (max > REF_BURST)
+        max = REF_BURST;
     n = n < max ? n : (uint16_t)max;
-    const uint16_t *ring = avail_ring(v);
+    n = n < room ? n : (uint16_t)room;
+    const volatile uint16_t *ring = avail_ring(v);
     const struct sdesc *tab = v->desc;
-    uint32_t mask = v->num - 1;
-    for (unsigned i = 0; i < n; i++)        /* a hint: masked, never outside the table */
-        __builtin_prefetch(&tab[ring[(uint16_t)(q->last_avail + i) & mask] & mask]);
-    unsigned i;
+    uint32_t num = v->num, mask = num - 1;
+    uint16_t heads[REF_BURST];
+    for (unsigned i = 0; i < n; i++) {      /* each head read once: the driver may rewrite it */
+        heads[i] = ring[(uint16_t)(last + i) & mask];
+        __builtin_prefetch(&tab[heads[i] & mask]);  /* a hint: masked, never outside */
+    }
+    uint16_t wflag = write ? REF_DESC_F_WRITE : 0;
+    struct ref_xl x = ref_xl_load(m, q->hint);
+    unsigned at = io->n, i;
     for (i = 0; i < n; i++) {
-        uint16_t head = *(volatile const uint16_t *)&ring[q->last_avail & mask];
+        uint16_t head = heads[i];
+        if (head >= num)
+            break;
         struct sdesc d;
-        if (head >= v->num)
-            break;
         ref_desc_copy(&d, &tab[head]);
-        unsigned at = io->n;
-        if ((d.flags & (REF_DESC_F_NEXT | REF_DESC_F_INDIRECT)) ||
-            !!(d.flags & REF_DESC_F_WRITE) != write ||
-            ref_xlate(m, &q->hint, d.addr, d.len, io) < 0 || io->n != at + 1) {
-            io->n = at;
+        if ((d.flags & (REF_DESC_F_NEXT | REF_DESC_F_INDIRECT | REF_DESC_F_WRITE)) != wflag)
             break;
-        }
+        if (!ref_xl_take(&x, m, &q->hint, io, at, d.addr, d.len))
+            break;
         e[i] = (struct ref_elem){ .id = head, .ndesc = 1, .len = d.len, .iov = at, .niov = 1,
                                   .gpa = d.addr };
-        q->last_avail++;
+        at++;
     }
+    io->n = at;
+    q->last_avail = (uint16_t)(last + i);
     *more = i < n;
     return i;
 }

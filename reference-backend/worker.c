@@ -224,8 +224,10 @@ static void *worker_main(void *arg)
         }
         uint64_t t0 = tsc();
         int r = ref_fwd_burst(w);
-        if (r > 0 && w->tx)
+        if (r > 0 && w->tx) {
             ref_count(&w->tx->dp.st.cycles, tsc() - t0);
+            ref_count(&w->tx->dp.st.bursts, 1);
+        }
         /* --poll spins as a PMD does, also while TX waits for RX room */
         if (r > 0 || (busy_poll(w) && (live(w->rx) || live(w->tx))))
             continue;
@@ -387,13 +389,14 @@ static void stats_line(const struct ref_vring *v)
 {
     const struct ref_qstats *st = &v->dp.st;
     fprintf(stderr, "refnet: stats ring=%u dir=%s packets=%" PRIu64 " bytes=%" PRIu64
-            " drops=%" PRIu64 " bad=%" PRIu64 " cycles=%" PRIu64 "%s\n", v->index,
-            v->index % 2 ? "tx" : "rx",
+            " drops=%" PRIu64 " bad=%" PRIu64 " cycles=%" PRIu64 " bursts=%" PRIu64 "%s\n",
+            v->index, v->index % 2 ? "tx" : "rx",
             atomic_load_explicit(&st->packets, memory_order_relaxed),
             atomic_load_explicit(&st->bytes, memory_order_relaxed),
             atomic_load_explicit(&st->drops, memory_order_relaxed),
             atomic_load_explicit(&st->bad, memory_order_relaxed),
             atomic_load_explicit(&st->cycles, memory_order_relaxed),
+            atomic_load_explicit(&st->bursts, memory_order_relaxed),
             v->dp.broken ? " broken=1" : "");  /* workers are parked: no race */
 }
 

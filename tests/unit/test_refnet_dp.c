@@ -644,6 +644,75 @@ START_TEST(split_burst_push)
 }
 END_TEST
 
+/* The burst pops hold the region hit last in locals: a buffer in another
+ * region is translated the general way and becomes the one held, and a
+ * buffer across a region border (two iovs) ends the burst for pop. */
+START_TEST(split_burst_switches_regions)
+{
+    start_ring(false);
+    sdesc(0, BUF_GPA, 100, 0, 0);
+    sdesc(1, GPA_C + 8, 60, 0, 0);
+    sdesc(2, GPA_C + 100, 60, 0, 0);
+    sdesc(3, BUF_GPA + 200, 40, 0, 0);
+    sdesc(4, GPA_B - 10, 20, 0, 0);             /* A's last bytes and B's first */
+    for (uint16_t i = 0; i < 5; i++)
+        post(i);
+    struct ref_elem e[8];
+    bool more;
+    ck_assert_uint_eq(ref_split_pop_burst(&vr, &mem, &io, false, e, 8, &more), 4);
+    ck_assert(more);
+    ck_assert_uint_eq(io.n, 4);
+    static const uint64_t gpa[4] = { BUF_GPA, GPA_C + 8, GPA_C + 100, BUF_GPA + 200 };
+    for (unsigned i = 0; i < 4; i++) {
+        ck_assert(e[i].id == i && e[i].iov == i && e[i].niov == 1 && e[i].gpa == gpa[i]);
+        ck_assert_ptr_eq(io.v[i].p, host(gpa[i]));
+        ck_assert_uint_eq(io.v[i].len, e[i].len);
+    }
+    ck_assert_int_eq(ref_split_ops.pop(&vr, &mem, &io, false, &e[4]), 1);
+    ck_assert(!e[4].bad && e[4].id == 4 && e[4].niov == 2);
+    ck_assert_uint_eq(bad_count(), 0);
+}
+END_TEST
+
+/* A burst across the end of the ring: positions and wrap counters kept in
+ * locals must come out as the one-by-one ops leave them; the used flags of
+ * the second lap carry wrap counter 0, and the first entry's flags wait for
+ * the flush. */
+START_TEST(packed_burst_wraps)
+{
+    start_ring(true);
+    struct ref_elem e[NUM];
+    bool more;
+    for (unsigned i = 0; i < 6; i++)
+        pdesc(i, BUF_GPA + 64 * i, 64, (uint16_t)i, 0);
+    ck_assert_uint_eq(ref_packed_pop_burst(&vr, &mem, &io, false, e, NUM, &more), 6);
+    ref_packed_push_burst(&vr, e, NULL, 6);
+    ref_packed_ops.flush(&vr);
+    struct pdesc *d = host(RING_GPA);
+    for (unsigned i = 6; i < NUM; i++)          /* first lap: AVAIL set, USED clear */
+        pdesc(i, BUF_GPA + 64 * i, 64, (uint16_t)i, 0);
+    for (unsigned i = 0; i < 2; i++)            /* second lap: AVAIL clear, USED set */
+        d[i] = (struct pdesc){ BUF_GPA + 64 * i, 32, (uint16_t)i, REF_DESC_F_USED };
+    io.n = 0;
+    ck_assert_uint_eq(ref_packed_pop_burst(&vr, &mem, &io, false, e, NUM, &more), 4);
+    ck_assert(!more);
+    ck_assert(vr.dp.last_avail == 2 && !vr.dp.avail_wrap);
+    ck_assert(e[0].id == 6 && e[1].id == 7 && e[2].id == 0 && e[3].id == 1 && e[3].len == 32);
+    uint32_t lens[4] = { 1, 2, 3, 4 };
+    ref_packed_push_burst(&vr, e, lens, 4);
+    uint16_t lap1 = REF_DESC_F_AVAIL | REF_DESC_F_USED | REF_DESC_F_WRITE;
+    ck_assert_uint_eq(d[7].flags, lap1);
+    ck_assert_uint_eq(d[0].flags, REF_DESC_F_WRITE);        /* wrap counter 0 */
+    ck_assert_uint_eq(d[1].flags, REF_DESC_F_WRITE);
+    ck_assert_uint_ne(d[6].flags, lap1);                    /* held until the flush */
+    ref_packed_ops.flush(&vr);
+    ck_assert_uint_eq(d[6].flags, lap1);
+    ck_assert(d[6].len == 1 && d[1].len == 4 && d[1].id == 1);
+    ck_assert(vr.dp.used_idx == 2 && !vr.dp.used_wrap);
+    ck_assert_uint_eq(bad_count(), 0);
+}
+END_TEST
+
 START_TEST(packed_burst_stops_at_bad_id)
 {
     start_ring(true);
@@ -691,6 +760,7 @@ static Suite *dp_suite(void)
     tcase_add_test(t, split_direction_filter);
     tcase_add_test(t, split_burst_stops_at_unusual);
     tcase_add_test(t, split_burst_push);
+    tcase_add_test(t, split_burst_switches_regions);
     suite_add_tcase(s, t);
     t = tcase_create("packed");
     tcase_add_checked_fixture(t, setup_mem, teardown);
@@ -704,6 +774,7 @@ static Suite *dp_suite(void)
     tcase_add_test(t, packed_indirect_good);
     tcase_add_test(t, packed_indirect_longer_than_queue);
     tcase_add_test(t, packed_burst_stops_at_bad_id);
+    tcase_add_test(t, packed_burst_wraps);
     suite_add_tcase(s, t);
     return s;
 }
