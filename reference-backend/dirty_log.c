@@ -12,16 +12,43 @@
 
 #define LOG_MAX_BYTES (1ull << 32)   /* 2^35 pages: 128 TiB of guest memory */
 
-static void mark(const struct ref_vlog *l, uint64_t gpa, uint64_t len)
+/* The pages of a run of writes gathered per byte of the log: buffers that
+ * follow each other mostly share one (8 pages), so a burst costs an atomic
+ * OR per byte it touches, not one per buffer. */
+struct marks {
+    uint64_t byte;
+    uint8_t bits;
+};
+
+static void marks_flush(const struct ref_vlog *l, struct marks *k)
+{
+    if (k->bits)
+        __atomic_fetch_or(&l->bits[k->byte], k->bits, __ATOMIC_RELAXED);
+    k->bits = 0;
+}
+
+static void marks_add(const struct ref_vlog *l, struct marks *k, uint64_t gpa, uint64_t len)
 {
     if (len == 0)
         return;
     uint64_t first = gpa / REF_LOG_PAGE, last = (gpa + len - 1) / REF_LOG_PAGE;
     if (last < first)
         last = UINT64_MAX / REF_LOG_PAGE;   /* wrapped: up to the top */
+    for (uint64_t p = first; p <= last && p / 8 < l->size; p++) {
+        if (p / 8 != k->byte) {
+            marks_flush(l, k);
+            k->byte = p / 8;
+        }
+        k->bits |= (uint8_t)(1u << (p % 8));
+    }
+}
+
+static void mark(const struct ref_vlog *l, uint64_t gpa, uint64_t len)
+{
+    struct marks k = { 0, 0 };
     atomic_thread_fence(memory_order_release);  /* the data before its bit */
-    for (uint64_t p = first; p <= last && p / 8 < l->size; p++)
-        __atomic_fetch_or(&l->bits[p / 8], (uint8_t)(1u << (p % 8)), __ATOMIC_RELAXED);
+    marks_add(l, &k, gpa, len);
+    marks_flush(l, &k);
 }
 
 void ref_dlog_used_at(const struct ref_vlog *l, uint64_t off, uint64_t len)
@@ -172,7 +199,12 @@ void ref_dlog_descs_at(const struct ref_vlog *l, uint16_t pos, uint32_t n, uint3
         mark(l, l->desc_gpa, (uint64_t)(n - first) * 16);
 }
 
-void ref_dlog_gpa(const struct ref_vlog *l, uint64_t gpa, uint64_t len)
+void ref_dlog_elems(const struct ref_vlog *l, const struct ref_elem *e, const uint32_t *len,
+                    unsigned n)
 {
-    mark(l, gpa, len);
+    struct marks k = { 0, 0 };
+    atomic_thread_fence(memory_order_release);  /* the data before their bits */
+    for (unsigned i = 0; i < n; i++)
+        marks_add(l, &k, e[i].gpa, len[i]);
+    marks_flush(l, &k);
 }

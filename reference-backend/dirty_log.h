@@ -47,8 +47,10 @@ void ref_dlog_used_at(const struct ref_vlog *l, uint64_t off, uint64_t len);
 void ref_dlog_desc_at(const struct ref_vlog *l, uint16_t pos);
 /* n used descriptors from pos (wrapping at num). */
 void ref_dlog_descs_at(const struct ref_vlog *l, uint16_t pos, uint32_t n, uint32_t num);
-/* Guest bytes [gpa, gpa+len) written (the address known already: no lookup). */
-void ref_dlog_gpa(const struct ref_vlog *l, uint64_t gpa, uint64_t len);
+/* The guest buffers of n burst-popped elements (their gpa), len[i] bytes
+ * written into each, the bits set once per log byte they touch. */
+void ref_dlog_elems(const struct ref_vlog *l, const struct ref_elem *e, const uint32_t *len,
+                    unsigned n);
 void ref_dlog_iovs(const struct ref_vlog *l, const struct ref_iov *iov, unsigned n,
                    uint32_t len);
 

@@ -124,12 +124,11 @@ __attribute__((always_inline)) static inline int burst(struct ref_worker *w, boo
     for (unsigned i = 0; i < k; i++)
         lens[i] = te[i].len;                /* header + frame, written into re[i] */
     if (__builtin_expect(rx->vlog != NULL, 0)) {
-        for (unsigned i = 0; i < k; i++) {
-            if (m->tlb)     /* an IOVA: the log wants the guest address behind it */
+        if (!m->tlb)        /* the guest addresses are known: no lookup */
+            ref_dlog_elems(rx->vlog, re, lens, k);
+        else                /* IOVAs: the log wants the guest address behind each */
+            for (unsigned i = 0; i < k; i++)
                 ref_dlog_iovs(rx->vlog, &w->net.rx_io.v[re[i].iov], 1, lens[i]);
-            else            /* the guest address is known: no lookup */
-                ref_dlog_gpa(rx->vlog, re[i].gpa, lens[i]);
-        }
     }
     if (packed) {
         ref_packed_push_burst(rx, re, lens, k);

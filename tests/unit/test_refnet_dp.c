@@ -1,5 +1,5 @@
 /* Unit tests of vhost-refnet's device-side ring code (reference-backend/
- * split.c, packed.c, xlate.c, net.c) against hostile descriptors.
+ * split.c, packed.c, xlate.c, net.c, dirty_log.c) against hostile descriptors.
  *
  * Guest memory is three regions carved out of one PROT_NONE mapping, with a
  * PROT_NONE guard page on both sides of each: any read or write outside a
@@ -9,7 +9,7 @@
  * so are C and D.  Every bad chain must be counted in the ring's
  * `bad` counter and skipped (or the ring marked broken, for untrustworthy
  * indices), and a good chain after a bad one must still work. */
-#include "dp.h"
+#include "dirty_log.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -734,6 +734,32 @@ START_TEST(packed_burst_stops_at_bad_id)
 }
 END_TEST
 
+/* ---- dirty log (dirty_log.c) ---- */
+
+/* A burst's buffers logged at once: every page written gets its bit (pages
+ * shared by buffers, buffers across pages and across bytes of the log, in
+ * any order), no other bit is set, a zero length marks nothing, and pages
+ * past the end of the log are not touched. */
+START_TEST(dlog_elems_marks_each_page)
+{
+    uint8_t bits[4] = { 0 };
+    struct ref_vlog l = { .bits = bits, .size = 3 };    /* bits[3] is past the log */
+    struct ref_elem e[6] = {
+        { .gpa = 0x0000 }, { .gpa = 0x0800 },            /* page 0 twice */
+        { .gpa = 0x7f00 },                               /* pages 7 and 8: two bytes */
+        { .gpa = 0x3000 },                               /* page 3: back to byte 0 */
+        { .gpa = 0x10000 },                              /* page 16: byte 2 */
+        { .gpa = 0x18000 },                              /* page 24: outside */
+    };
+    uint32_t len[6] = { 0x800, 0x800, 0x200, 0, 1, 64 };
+    ref_dlog_elems(&l, e, len, 6);
+    ck_assert_uint_eq(bits[0], 0x81);                    /* pages 0 and 7 (3 had 0 bytes) */
+    ck_assert_uint_eq(bits[1], 0x01);                    /* page 8 */
+    ck_assert_uint_eq(bits[2], 0x01);                    /* page 16 */
+    ck_assert_uint_eq(bits[3], 0);
+}
+END_TEST
+
 static Suite *dp_suite(void)
 {
     Suite *s = suite_create("refnet_dp");
@@ -775,6 +801,9 @@ static Suite *dp_suite(void)
     tcase_add_test(t, packed_indirect_longer_than_queue);
     tcase_add_test(t, packed_burst_stops_at_bad_id);
     tcase_add_test(t, packed_burst_wraps);
+    suite_add_tcase(s, t);
+    t = tcase_create("dirty_log");
+    tcase_add_test(t, dlog_elems_marks_each_page);
     suite_add_tcase(s, t);
     return s;
 }
