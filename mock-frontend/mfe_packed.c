@@ -107,6 +107,21 @@ int mfe_packed_add(struct mfe_ring *r, const struct mfe_buf *out, unsigned n_out
     return 0;
 }
 
+/* mfe_packed_add for n chains of one descriptor each. */
+void mfe_packed_add_bufs(struct mfe_ring *r, const struct mfe_buf *b, const uint64_t *token,
+                         unsigned n, bool write)
+{
+    uint16_t flags = write ? MFE_DESC_F_WRITE : 0;
+    for (unsigned k = 0; k < n; k++) {
+        uint16_t id = r->free_id[--r->nfree_id];
+        put_pdesc(r, &b[k], id, flags, true);
+        r->slot[id] = (struct mfe_ring_slot){.token = token[k], .in_len = write ? b[k].len : 0,
+                                             .ndesc = 1, .busy = true};
+    }
+    r->num_free -= n;
+    r->num_added += n;
+}
+
 /* Kick decision from the device event suppression structure (2.7.10):
  * with DESC, the device named a position and wrap; the batch covered
  * positions [old, new) counted without wrapping, so an event in the
@@ -151,10 +166,11 @@ bool mfe_packed_has_used(const struct mfe_ring *r)
     return !r->broken && r->num_free < r->num && used_at(r, r->last_used);
 }
 
-int mfe_packed_get_used(struct mfe_ring *r, uint64_t *token, uint32_t *len)
+/* Take the used chain at last_used, if the device has written it: 1 (token
+ * and len set), 0 none, or -EPIPE (an id we did not post: the ring is
+ * broken). */
+static int take_used(struct mfe_ring *r, uint64_t *token, uint32_t *len)
 {
-    if (r->broken)
-        return -EPIPE;
     if (r->num_free == r->num || !used_at(r, r->last_used))
         return 0;
     const struct mfe_pdesc *d = &r->pdesc[r->last_used];
@@ -187,6 +203,34 @@ int mfe_packed_get_used(struct mfe_ring *r, uint64_t *token, uint32_t *len)
     *token = s->token;
     *len = got;
     return 1;
+}
+
+int mfe_packed_get_used(struct mfe_ring *r, uint64_t *token, uint32_t *len)
+{
+    return r->broken ? -EPIPE : take_used(r, token, len);
+}
+
+/* The used flags are walked entry by entry: the packed ring has no index
+ * that would say at once how many are waiting. */
+unsigned mfe_packed_get_used_burst(struct mfe_ring *r, uint64_t *token, uint32_t *len,
+                                   unsigned max, int *err)
+{
+    if (r->broken) {
+        *err = -EPIPE;
+        return 0;
+    }
+    unsigned k = 0;
+    while (k < max) {
+        uint16_t pos = r->last_used;
+        int rc = take_used(r, &token[k], &len[k]);
+        if (rc <= 0) {
+            *err = rc;
+            break;
+        }
+        mfe_ring_took(r, pos, token[k], len[k]);
+        k++;
+    }
+    return k;
 }
 
 bool mfe_packed_enable_cb(struct mfe_ring *r)

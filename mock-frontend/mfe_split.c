@@ -204,12 +204,35 @@ int mfe_ring_get_used(struct mfe_ring *r, uint64_t *token, uint32_t *len)
 {
     uint16_t pos = r->last_used;
     int rc = r->packed ? mfe_packed_get_used(r, token, len) : mfe_split_get_used(r, token, len);
-    if (rc == 1) {
-        r->completed++;
-        if (r->on_used)
-            r->on_used(r->on_used_arg, r, pos, *token, *len);
-    }
+    if (rc == 1)
+        mfe_ring_took(r, pos, *token, *len);
     return rc;
+}
+
+/* Room is checked here, once for the burst, so the ring code only stores. */
+unsigned mfe_ring_add_bufs(struct mfe_ring *r, const struct mfe_buf *b, const uint64_t *token,
+                           unsigned n, bool write)
+{
+    if (r->broken)
+        return 0;
+    if (n > r->num_free)
+        n = r->num_free;
+    if (n == 0)
+        return 0;
+    if (r->packed)
+        mfe_packed_add_bufs(r, b, token, n, write);
+    else
+        mfe_split_add_bufs(r, b, token, n, write);
+    r->added += n;
+    return n;
+}
+
+unsigned mfe_ring_get_used_burst(struct mfe_ring *r, uint64_t *token, uint32_t *len,
+                                 unsigned max, int *err)
+{
+    *err = 0;
+    return r->packed ? mfe_packed_get_used_burst(r, token, len, max, err)
+                     : mfe_split_get_used_burst(r, token, len, max, err);
 }
 
 bool mfe_ring_has_used(const struct mfe_ring *r)
@@ -250,11 +273,6 @@ int mfe_ring_wait(int call_fd, int timeout_ms)
     if (read(call_fd, &v, sizeof v) < 0 && errno != EAGAIN)
         return -errno;
     return 1;
-}
-
-unsigned mfe_ring_free(const struct mfe_ring *r)
-{
-    return r->num_free;
 }
 
 /* ---- split ring ---- */
@@ -334,6 +352,27 @@ int mfe_split_add(struct mfe_ring *r, const struct mfe_buf *out, unsigned n_out,
     return 0;
 }
 
+/* mfe_split_add for n chains of one descriptor: each head is its own last
+ * descriptor, and its next field keeps our free list link as put_desc
+ * writes it, so the memory is the same as n single adds. */
+void mfe_split_add_bufs(struct mfe_ring *r, const struct mfe_buf *b, const uint64_t *token,
+                        unsigned n, bool write)
+{
+    uint16_t flags = write ? MFE_DESC_F_WRITE : 0, i = r->free_head, avail = r->shadow_avail;
+    unsigned mask = r->num - 1;
+    for (unsigned k = 0; k < n; k++) {
+        put_desc(r, i, &b[k], flags);
+        r->slot[i] = (struct mfe_ring_slot){.token = token[k], .in_len = write ? b[k].len : 0,
+                                            .ndesc = 1, .last = i, .busy = true};
+        r->avail_ring[avail++ & mask] = i;
+        i = r->next[i];
+    }
+    r->free_head = i;
+    r->shadow_avail = avail;
+    r->num_free -= n;
+    r->num_added += n;
+}
+
 /* One release store of avail idx publishes the batch; the full fence then
  * orders it before we read whether the device wants a kick (spec 2.6.7.2). */
 bool mfe_split_publish(struct mfe_ring *r)
@@ -363,19 +402,28 @@ static void free_chain(struct mfe_ring *r, uint16_t head)
     s->busy = false;
 }
 
-int mfe_split_get_used(struct mfe_ring *r, uint64_t *token, uint32_t *len)
+/* How many used entries the device has written: the used idx is read once
+ * (acquire: the entries before it are then visible).  -EPIPE, and the ring
+ * broken, when it is more than num ahead. */
+static int used_waiting(struct mfe_ring *r)
 {
     if (r->broken)
         return -EPIPE;
     uint16_t used = __atomic_load_n(r->used_idx, __ATOMIC_ACQUIRE);
-    if (used == r->last_used)
-        return 0;
-    if ((uint16_t)(used - r->last_used) > r->num) {
-        mfe_ring_error(r, "used idx %u is %u ahead of %u (ring of %u)", used,
-                       (uint16_t)(used - r->last_used), r->last_used, r->num);
+    uint16_t ahead = (uint16_t)(used - r->last_used);
+    if (ahead > r->num) {
+        mfe_ring_error(r, "used idx %u is %u ahead of %u (ring of %u)", used, ahead,
+                       r->last_used, r->num);
         r->broken = true;
         return -EPIPE;
     }
+    return ahead;
+}
+
+/* Take the used entry at last_used, which used_waiting counted: 1 (token
+ * and len set) or -EIO (a bad id, counted and skipped). */
+static int take_used(struct mfe_ring *r, uint64_t *token, uint32_t *len)
+{
     struct mfe_used_elem e = r->used_ring[r->last_used & (r->num - 1)];
     r->last_used++;
     if (e.id >= r->num || !r->slot[e.id].busy) {
@@ -393,6 +441,33 @@ int mfe_split_get_used(struct mfe_ring *r, uint64_t *token, uint32_t *len)
     *len = e.len;
     free_chain(r, (uint16_t)e.id);
     return 1;
+}
+
+int mfe_split_get_used(struct mfe_ring *r, uint64_t *token, uint32_t *len)
+{
+    int n = used_waiting(r);
+    return n <= 0 ? n : take_used(r, token, len);
+}
+
+/* One read of used idx for the burst: entries the device adds meanwhile
+ * wait for the next burst, as they would for a loop that had just ended. */
+unsigned mfe_split_get_used_burst(struct mfe_ring *r, uint64_t *token, uint32_t *len,
+                                  unsigned max, int *err)
+{
+    int n = used_waiting(r);
+    if (n < 0)
+        *err = n;
+    unsigned k = 0;
+    for (; n > 0 && k < max; n--) {
+        uint16_t pos = r->last_used;
+        if (take_used(r, &token[k], &len[k]) < 0) {
+            *err = -EIO;
+            continue;
+        }
+        mfe_ring_took(r, pos, token[k], len[k]);
+        k++;
+    }
+    return k;
 }
 
 bool mfe_split_enable_cb(struct mfe_ring *r)
