@@ -9,6 +9,9 @@
 #include <time.h>
 
 #define GEN_BATCH 32u
+/* Ring entries taken or posted per burst call: the arrays live on the
+ * stack, and a burst this long already spreads the call's fixed cost. */
+#define NET_BURST 64u
 
 /* ---- pools ---- */
 
@@ -98,20 +101,22 @@ void mfe_net_destroy(struct mfe_net *n)
 
 /* ---- TX ---- */
 
+/* A burst shorter than asked with no error took all the device had
+ * written when it looked; what the device adds meanwhile waits for the
+ * next call. */
 int mfe_net_reclaim_tx(struct mfe_net *n)
 {
-    int done = 0, rc;
-    uint64_t token;
-    uint32_t len;
-    while ((rc = mfe_ring_get_used(&n->tx, &token, &len)) != 0) {
-        if (rc == -EPIPE)
-            return rc;
-        if (rc == 1) {
-            n->txp.free[n->txp.nfree++] = (uint16_t)token;
-            done++;
-        }
-    }
-    return done;
+    uint64_t token[NET_BURST];
+    uint32_t len[NET_BURST];
+    int done = 0, err;
+    unsigned k;
+    do {
+        k = mfe_ring_get_used_burst(&n->tx, token, len, NET_BURST, &err);
+        for (unsigned i = 0; i < k; i++)
+            n->txp.free[n->txp.nfree++] = (uint16_t)token[i];
+        done += (int)k;
+    } while (err == -EIO || (err == 0 && k == NET_BURST));
+    return err == -EPIPE ? err : done;
 }
 
 /* Post slot i holding a len-byte frame after its header. */
@@ -164,22 +169,41 @@ int mfe_net_rx_refill(struct mfe_net *n)
     return mfe_net_rx_refill_max(n, ~0u);
 }
 
+/* Post the want slots on top of the free stack in one burst; they leave
+ * the stack only once the ring took them, so what it did not take stays
+ * where it was.  Returns how many were posted. */
+static unsigned rx_post(struct mfe_net *n, unsigned want)
+{
+    struct mfe_buf b[NET_BURST];
+    uint64_t token[NET_BURST];
+    for (unsigned k = 0; k < want; k++) {
+        unsigned i = n->rxp.free[n->rxp.nfree - 1 - k];
+        b[k] = (struct mfe_buf){slot_gpa(&n->rxp, i), n->rxp.slot_len};
+        token[k] = i;
+    }
+    unsigned got = mfe_ring_add_bufs(&n->rx, b, token, want, true);
+    n->rxp.nfree -= got;
+    return got;
+}
+
+static unsigned min3(unsigned a, unsigned b, unsigned c)
+{
+    unsigned m = a < b ? a : b;
+    return m < c ? m : c;
+}
+
 int mfe_net_rx_refill_max(struct mfe_net *n, unsigned max)
 {
-    int posted = 0;
-    unsigned need = 1;
-    while ((unsigned)posted < max && n->rxp.nfree > 0 && mfe_ring_free(&n->rx) >= need) {
-        unsigned i = n->rxp.free[--n->rxp.nfree];
-        struct mfe_buf b = {slot_gpa(&n->rxp, i), n->rxp.slot_len};
-        int rc = mfe_ring_add(&n->rx, NULL, 0, &b, 1, i, false);
-        if (rc < 0) {
-            n->rxp.free[n->rxp.nfree++] = (uint16_t)i;
-            return posted ? posted : rc;
-        }
-        posted++;
+    unsigned posted = 0, want;
+    while ((want = min3(max - posted, n->rxp.nfree, mfe_ring_free(&n->rx))) > 0) {
+        want = want < NET_BURST ? want : NET_BURST;
+        unsigned got = rx_post(n, want);
+        posted += got;
+        if (got < want)                 /* only a broken ring takes fewer */
+            return posted ? (int)posted : -EPIPE;
     }
     int rc = mfe_ring_kick(&n->rx, n->rx_kick);
-    return rc < 0 ? rc : posted;
+    return rc < 0 ? rc : (int)posted;
 }
 
 static void rx_bad(struct mfe_net *n)
@@ -232,28 +256,43 @@ static void deliver(struct mfe_net *n, mfe_net_rx_cb cb, void *arg, const uint8_
         cb(arg, p, len);
 }
 
+/* One used RX buffer: reassembled or delivered, and its slot back in the
+ * pool.  1 when it completed a frame. */
+static unsigned rx_entry(struct mfe_net *n, mfe_net_rx_cb cb, void *arg, uint64_t token,
+                         uint32_t len)
+{
+    const uint8_t *p = slot_hva(&n->rxp, (unsigned)token);
+    unsigned done = 0;
+    if (n->reasm_left > 0) {
+        if (rx_more(n, p, len) == 1) {
+            deliver(n, cb, arg, n->reasm, n->reasm_len);
+            done = 1;
+        }
+    } else if (rx_first(n, p, len) == 1) {
+        deliver(n, cb, arg, p + MFE_NET_HDR_LEN, len - MFE_NET_HDR_LEN);
+        done = 1;
+    }
+    n->rxp.free[n->rxp.nfree++] = (uint16_t)token;
+    return done;
+}
+
+/* An entry completes at most one frame, so a burst of max - got entries
+ * never takes one that the max frames would leave in the ring. */
 int mfe_net_rx_poll(struct mfe_net *n, mfe_net_rx_cb cb, void *arg, unsigned max)
 {
+    uint64_t token[NET_BURST];
+    uint32_t len[NET_BURST];
     unsigned got = 0;
-    uint64_t token;
-    uint32_t len;
-    int rc;
-    while (got < max && (rc = mfe_ring_get_used(&n->rx, &token, &len)) != 0) {
-        if (rc == -EPIPE)
-            return got ? (int)got : rc;
-        if (rc < 0)
-            continue;
-        const uint8_t *p = slot_hva(&n->rxp, (unsigned)token);
-        if (n->reasm_left > 0) {
-            if (rx_more(n, p, len) == 1) {
-                deliver(n, cb, arg, n->reasm, n->reasm_len);
-                got++;
-            }
-        } else if (rx_first(n, p, len) == 1) {
-            deliver(n, cb, arg, p + MFE_NET_HDR_LEN, len - MFE_NET_HDR_LEN);
-            got++;
-        }
-        n->rxp.free[n->rxp.nfree++] = (uint16_t)token;
+    int err;
+    while (got < max) {
+        unsigned want = max - got < NET_BURST ? max - got : NET_BURST;
+        unsigned k = mfe_ring_get_used_burst(&n->rx, token, len, want, &err);
+        for (unsigned i = 0; i < k; i++)
+            got += rx_entry(n, cb, arg, token[i], len[i]);
+        if (err == -EPIPE)
+            return got ? (int)got : err;
+        if (err == 0 && k < want)
+            break;                      /* all the device had written */
     }
     return (int)got;
 }

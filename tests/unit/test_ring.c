@@ -993,19 +993,26 @@ START_TEST(net_loopback)
 }
 END_TEST
 
+/* Rings of num entries for variant v with MRG_RXBUF (2 KiB buffers, frames
+ * up to 9000 bytes), and a test device on each. */
+static void mrg_net(struct mfe_net *n, struct dev *rx, struct dev *tx, const struct variant *v,
+                    unsigned num)
+{
+    setup_vqs(num, v->packed);
+    struct mfe_net_opts o = {.features = features_of(v, true), .max_frame = 9000,
+                             .mrg_buf = 2048, .indirect = v->indirect};
+    ck_assert_int_eq(mfe_net_init(n, &fe, 0, &o), 0);
+    dev_init(rx, &fe, 0, v->packed, v->event_idx);
+    dev_init(tx, &fe, 1, v->packed, v->event_idx);
+}
+
 /* A 9000-byte frame over 2 KiB mergeable buffers arrives whole, as do
  * small frames around it. */
 START_TEST(net_mrg_rxbuf)
 {
-    const struct variant *v = &variants[_i];
-    setup_vqs(64, v->packed);
     struct mfe_net n;
-    struct mfe_net_opts o = {.features = features_of(v, true), .max_frame = 9000,
-                             .mrg_buf = 2048, .indirect = v->indirect};
-    ck_assert_int_eq(mfe_net_init(&n, &fe, 0, &o), 0);
     struct dev rx, tx;
-    dev_init(&rx, &fe, 0, v->packed, v->event_idx);
-    dev_init(&tx, &fe, 1, v->packed, v->event_idx);
+    mrg_net(&n, &rx, &tx, &variants[_i], 64);
     ck_assert_int_eq(mfe_net_rx_refill(&n), 64);
     static uint8_t big[9000], small[60];
     srandom(7);
@@ -1024,6 +1031,42 @@ START_TEST(net_mrg_rxbuf)
         ck_assert_int_eq(mfe_net_rx_refill(&n), 7);  /* 1 + 5 + 1 buffers used */
     }
     ck_assert_uint_eq(n.rx_errors + n.rx.errors, 0);
+    mfe_net_destroy(&n);
+    mfe_close(&fe);
+}
+END_TEST
+
+/* More entries than one ring burst holds, and max below what is waiting:
+ * rx_poll delivers exactly max frames and leaves the rest (a merged frame
+ * too) in the ring; reclaim and refill take and post them all. */
+START_TEST(net_bursts)
+{
+    struct mfe_net n;
+    struct dev rx, tx;
+    mrg_net(&n, &rx, &tx, &variants[_i], 128);
+    ck_assert_int_eq(mfe_net_rx_refill_max(&n, 100), 100);
+    ck_assert_int_eq(mfe_net_rx_refill(&n), 28);
+    static uint8_t small[60], big[9000];
+    memset(small, 0x5a, sizeof small);
+    memset(big, 0xa5, sizeof big);
+    struct mfe_frame fr[101];
+    for (unsigned i = 0; i < 101; i++)
+        fr[i] = (struct mfe_frame){small, sizeof small};
+    fr[70] = (struct mfe_frame){big, sizeof big};     /* 5 RX buffers */
+    ck_assert_int_eq(mfe_net_tx(&n, fr, 101), 101);
+    ck_assert_uint_eq(dev_loop(&tx, &rx), 101);
+    ck_assert_int_eq(mfe_net_rx_poll(&n, NULL, NULL, 70), 70);
+    ck_assert_uint_eq(n.rx.completed, 70);
+    ck_assert_int_eq(mfe_net_rx_poll(&n, NULL, NULL, 1), 1);
+    ck_assert_uint_eq(n.rx.completed, 75);
+    ck_assert_int_eq(mfe_net_rx_poll(&n, NULL, NULL, ~0u), 30);
+    ck_assert_uint_eq(n.rx.completed, 105);
+    ck_assert_uint_eq(n.rx_bytes, 100 * sizeof small + sizeof big);
+    ck_assert_int_eq(mfe_net_rx_poll(&n, NULL, NULL, ~0u), 0);
+    ck_assert_int_eq(mfe_net_reclaim_tx(&n), 101);
+    ck_assert_uint_eq(n.txp.nfree, 128);
+    ck_assert_int_eq(mfe_net_rx_refill(&n), 105);
+    ck_assert_uint_eq(n.rx.errors + n.tx.errors + n.rx_errors, 0);
     mfe_net_destroy(&n);
     mfe_close(&fe);
 }
@@ -1123,6 +1166,7 @@ static Suite *ring_suite(void)
     int nv = (int)(sizeof variants / sizeof variants[0]);
     tcase_add_loop_test(nt, net_loopback, 0, nv);
     tcase_add_loop_test(nt, net_mrg_rxbuf, 0, nv);
+    tcase_add_loop_test(nt, net_bursts, 0, nv);
     tcase_add_test(nt, net_wait_rx);
     tcase_add_test(nt, net_generator);
     tcase_set_timeout(nt, 20);
