@@ -145,27 +145,34 @@ static void store_flags(struct pdesc *d, uint16_t f)
     atomic_store_explicit((_Atomic uint16_t *)&d->flags, f, memory_order_release);
 }
 
-/* id and len first, then the flags with release: the driver reads the
- * flags with acquire before the rest.  The flags of a burst's first entry
- * are held back until flush: the driver walks used entries in order, so it
- * sees the whole burst at once, and the ring's cache lines move to it once
- * per burst instead of once per entry. */
-static void put_used(struct ref_vring *v, const struct ref_elem *e, uint32_t len)
+/* The used descriptor at pos, wrap its used wrap counter: id and len
+ * first, then the flags with release (the driver reads the flags with
+ * acquire before the rest).  The flags of a burst's first entry are held
+ * back until flush: the driver walks used entries in order, so it sees the
+ * whole burst at once, and the ring's cache lines move to it once per burst
+ * instead of once per entry. */
+static void put_used_at(struct ref_vring *v, uint16_t pos, bool wrap, uint16_t id, uint32_t len)
 {
     struct ref_vq *q = &v->dp;
-    struct pdesc *d = &ring(v)[q->used_idx];
-    d->id = e->id;
+    struct pdesc *d = &ring(v)[pos];
+    d->id = id;
     d->len = len;
-    uint16_t f = q->used_wrap ? (REF_DESC_F_AVAIL | REF_DESC_F_USED) : 0;
+    uint16_t f = wrap ? (REF_DESC_F_AVAIL | REF_DESC_F_USED) : 0;
     if (len)
         f |= REF_DESC_F_WRITE;          /* the device wrote into it */
     if (q->held) {
         store_flags(d, f);
     } else {
         q->held = true;
-        q->held_pos = q->used_idx;
+        q->held_pos = pos;
         q->held_flags = f;
     }
+}
+
+static void put_used(struct ref_vring *v, const struct ref_elem *e, uint32_t len)
+{
+    struct ref_vq *q = &v->dp;
+    put_used_at(v, q->used_idx, q->used_wrap, e->id, len);
     advance(&q->used_idx, &q->used_wrap, e->ndesc, v->num);
 }
 
@@ -176,10 +183,9 @@ void ref_packed_push(struct ref_vring *v, const struct ref_elem *e, uint32_t len
     ref_dlog_pdesc(v, pos);
 }
 
-/* k pushes at once.  Chains of one slot each (all the burst pops make): the
- * used descriptors written with position and wrap counter in locals, the
- * first one's flags held as put_used holds them, and logged once per
- * burst; other chains go one by one through put_used. */
+/* k pushes at once.  Chains of one slot each (all the burst pops make):
+ * the position and wrap counter in locals, logged once per burst; other
+ * chains one by one through ref_packed_push. */
 void ref_packed_push_burst(struct ref_vring *v, const struct ref_elem *e, const uint32_t *len,
                            unsigned k)
 {
@@ -192,29 +198,14 @@ void ref_packed_push_burst(struct ref_vring *v, const struct ref_elem *e, const 
             ref_packed_push(v, &e[i], len ? len[i] : 0);
         return;
     }
-    struct pdesc *r = ring(v);
-    uint32_t num = v->num, pos = q->used_idx;
+    uint32_t num = v->num;
+    uint16_t pos = q->used_idx, start = pos;
     bool wrap = q->used_wrap;
-    uint16_t start = (uint16_t)pos;
     for (unsigned i = 0; i < k; i++) {
-        uint32_t l = len ? len[i] : 0;
-        uint16_t f = (uint16_t)((wrap ? REF_DESC_F_AVAIL | REF_DESC_F_USED : 0) |
-                                (l ? REF_DESC_F_WRITE : 0));
-        r[pos].id = e[i].id;
-        r[pos].len = l;
-        if (q->held) {
-            store_flags(&r[pos], f);
-        } else {
-            q->held = true;
-            q->held_pos = (uint16_t)pos;
-            q->held_flags = f;
-        }
-        if (++pos == num) {
-            pos = 0;
-            wrap = !wrap;
-        }
+        put_used_at(v, pos, wrap, e[i].id, len ? len[i] : 0);
+        advance(&pos, &wrap, 1, num);
     }
-    q->used_idx = (uint16_t)pos;
+    q->used_idx = pos;
     q->used_wrap = wrap;
     if (v->vlog)
         ref_dlog_descs_at(v->vlog, start, k, num);
@@ -293,7 +284,7 @@ unsigned ref_packed_pop_burst(struct ref_vring *v, const struct ref_mem *m, stru
     if (q->broken)
         return 0;
     struct pdesc *r = ring(v);
-    uint32_t num = v->num, pos = q->last_avail;
+    uint32_t num = v->num, pos = q->last_avail;     /* stepped inline: advance() costs more */
     bool wrap = q->avail_wrap;
     unsigned room = REF_IOV_POOL - io->n;
     max = max < room ? max : room;
