@@ -107,17 +107,42 @@ int mfe_packed_add(struct mfe_ring *r, const struct mfe_buf *out, unsigned n_out
     return 0;
 }
 
-/* mfe_packed_add for n chains of one descriptor each. */
+/* mfe_packed_add_bufs for n chains of one descriptor each, with the ring's
+ * position, the flags of this lap and the id stack in locals; the first
+ * head's flags are held back as put_pdesc does. */
 void mfe_packed_add_bufs(struct mfe_ring *r, const struct mfe_buf *b, const uint64_t *token,
                          unsigned n, bool write)
 {
-    uint16_t flags = write ? MFE_DESC_F_WRITE : 0;
+    struct mfe_pdesc *ring = r->pdesc;
+    struct mfe_ring_slot *slot = r->slot;
+    const uint16_t *free_id = r->free_id;
+    unsigned pos = r->next_avail, num = r->num, nfree = r->nfree_id;
+    uint16_t flags = (uint16_t)((write ? MFE_DESC_F_WRITE : 0) | avail_bits(r->avail_wrap));
     for (unsigned k = 0; k < n; k++) {
-        uint16_t id = r->free_id[--r->nfree_id];
-        put_pdesc(r, &b[k], id, flags, true);
-        r->slot[id] = (struct mfe_ring_slot){.token = token[k], .in_len = write ? b[k].len : 0,
-                                             .ndesc = 1, .busy = true};
+        uint16_t id = free_id[--nfree];
+        struct mfe_pdesc *d = &ring[pos];
+        d->addr = b[k].gpa;
+        d->len = b[k].len;
+        d->id = id;
+        if (k == 0 && r->pending_head < 0) {
+            r->pending_head = (int)pos;
+            r->pending_flags = flags;
+        } else {
+            __atomic_store_n(&d->flags, flags, __ATOMIC_RELAXED);
+        }
+        struct mfe_ring_slot *s = &slot[id];   /* field by field: no zeroing first */
+        s->token = token[k];
+        s->in_len = write ? b[k].len : 0;
+        s->ndesc = 1;
+        s->busy = true;
+        if (++pos == num) {
+            pos = 0;
+            flags ^= MFE_DESC_F_AVAIL | MFE_DESC_F_USED;
+        }
     }
+    r->next_avail = (uint16_t)pos;
+    r->avail_wrap = (flags & MFE_DESC_F_AVAIL) != 0;
+    r->nfree_id = nfree;
     r->num_free -= n;
     r->num_added += n;
 }
@@ -211,14 +236,13 @@ int mfe_packed_get_used(struct mfe_ring *r, uint64_t *token, uint32_t *len)
 }
 
 /* The used flags are walked entry by entry: the packed ring has no index
- * that would say at once how many are waiting. */
-unsigned mfe_packed_get_used_burst(struct mfe_ring *r, uint64_t *token, uint32_t *len,
-                                   unsigned max, int *err)
+ * that would say at once how many are waiting.  With an observer each
+ * entry goes through take_used and mfe_ring_took; without one (the
+ * datapath) the same checks run with the ring's position, wrap counter,
+ * free count and id stack in locals, written back once. */
+static unsigned used_burst_observed(struct mfe_ring *r, uint64_t *token, uint32_t *len,
+                                    unsigned max, int *err)
 {
-    if (r->broken) {
-        *err = -EPIPE;
-        return 0;
-    }
     unsigned k = 0;
     while (k < max) {
         uint16_t pos = r->last_used;
@@ -230,6 +254,61 @@ unsigned mfe_packed_get_used_burst(struct mfe_ring *r, uint64_t *token, uint32_t
         mfe_ring_took(r, pos, token[k], len[k]);
         k++;
     }
+    return k;
+}
+
+unsigned mfe_packed_get_used_burst(struct mfe_ring *r, uint64_t *token, uint32_t *len,
+                                   unsigned max, int *err)
+{
+    if (r->broken) {
+        *err = -EPIPE;
+        return 0;
+    }
+    if (r->on_used)
+        return used_burst_observed(r, token, len, max, err);
+    const struct mfe_pdesc *ring = r->pdesc;
+    struct mfe_ring_slot *slot = r->slot;
+    uint16_t *free_id = r->free_id;
+    unsigned pos = r->last_used, num = r->num, num_free = r->num_free, nfree = r->nfree_id;
+    uint16_t want = r->used_wrap ? MFE_DESC_F_AVAIL | MFE_DESC_F_USED : 0;
+    unsigned k = 0;
+    *err = 0;
+    while (k < max && num_free < num) {
+        uint16_t flags = __atomic_load_n(&ring[pos].flags, __ATOMIC_ACQUIRE);
+        if ((flags & (MFE_DESC_F_AVAIL | MFE_DESC_F_USED)) != want)
+            break;
+        uint16_t id = ring[pos].id;
+        uint32_t got = ring[pos].len;
+        if (id >= num || !slot[id].busy) {
+            mfe_ring_error(r, "used id %u at position %u is not a chain we posted", id, pos);
+            r->broken = true;
+            *err = -EPIPE;
+            break;
+        }
+        struct mfe_ring_slot *s = &slot[id];
+        if (got > s->in_len) {
+            mfe_ring_error(r, "used len %u for id %u exceeds the %u bytes posted", got, id,
+                           s->in_len);
+            r->long_used++;
+            got = s->in_len;
+        }
+        pos += s->ndesc;
+        if (pos >= num) {
+            pos -= num;
+            want ^= MFE_DESC_F_AVAIL | MFE_DESC_F_USED;
+        }
+        num_free += s->ndesc;
+        s->busy = false;
+        free_id[nfree++] = id;
+        token[k] = s->token;
+        len[k] = got;
+        k++;
+    }
+    r->last_used = (uint16_t)pos;
+    r->used_wrap = want != 0;
+    r->num_free = num_free;
+    r->nfree_id = nfree;
+    r->completed += k;
     return k;
 }
 
