@@ -146,12 +146,6 @@ static void build_batch(const struct bench_gen *g, unsigned want, struct mfe_buf
     }
 }
 
-static unsigned min3(unsigned a, unsigned b, unsigned c)
-{
-    unsigned m = a < b ? a : b;
-    return m < c ? m : c;
-}
-
 /* noinline: bench/cost.sh counts its instructions (callgrind --toggle-collect) */
 __attribute__((noinline)) static unsigned post_batch(struct bench_gen *g)
 {
@@ -161,7 +155,8 @@ __attribute__((noinline)) static unsigned post_batch(struct bench_gen *g)
     struct mfe_buf b[POST_BURST];
     uint64_t token[POST_BURST];
     unsigned k = 0, want;
-    while ((want = min3(g->batch - k, n->txp.nfree, mfe_ring_free(&n->tx))) > 0) {
+    while (k < g->batch && (want = mfe_net_room(&n->txp, &n->tx)) > 0) {
+        want = want < g->batch - k ? want : g->batch - k;
         want = want < POST_BURST ? want : POST_BURST;
         build_batch(g, want, b, token);
         unsigned got = mfe_ring_add_bufs(&n->tx, b, token, want, false);

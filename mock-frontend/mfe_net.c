@@ -186,16 +186,11 @@ static unsigned rx_post(struct mfe_net *n, unsigned want)
     return got;
 }
 
-static unsigned min3(unsigned a, unsigned b, unsigned c)
-{
-    unsigned m = a < b ? a : b;
-    return m < c ? m : c;
-}
-
 int mfe_net_rx_refill_max(struct mfe_net *n, unsigned max)
 {
     unsigned posted = 0, want;
-    while ((want = min3(max - posted, n->rxp.nfree, mfe_ring_free(&n->rx))) > 0) {
+    while (posted < max && (want = mfe_net_room(&n->rxp, &n->rx)) > 0) {
+        want = want < max - posted ? want : max - posted;
         want = want < NET_BURST ? want : NET_BURST;
         unsigned got = rx_post(n, want);
         posted += got;

@@ -65,6 +65,14 @@ struct mfe_net {
     uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes, rx_errors, tx_too_big;
 };
 
+/* How many one-buffer chains could be posted from pool p on ring r now:
+ * the smaller of the pool's free slots and the ring's free descriptors. */
+static inline unsigned mfe_net_room(const struct mfe_net_pool *p, const struct mfe_ring *r)
+{
+    unsigned f = mfe_ring_free(r);
+    return p->nfree < f ? p->nfree : f;
+}
+
 typedef void (*mfe_net_rx_cb)(void *arg, const uint8_t *frame, uint32_t len);
 
 /* Build the model on pair's vqs of f (already laid out: mfe_vq_setup for
