@@ -61,8 +61,10 @@ run_vu() { # BACKEND RING FRAME
     # flowgen subtracts 4 bytes of FCS from --txpkts.  testpmd prints about
     # every 2 s however short the period; Rx-pps is over the real interval,
     # so: drop the samples up to the first non-zero one (start-up, warm-up),
-    # average the rest.  6 s covers EAL and mempool start-up.
-    timeout -s INT $((${warmup%.*} + ${seconds%.*} + 10)) \
+    # average the rest.  6 s covers EAL and mempool start-up.  A testpmd
+    # that does not stop within 10 s of its SIGINT is killed (one was seen
+    # to go on 14 minutes past its SIGINT).
+    timeout -s INT -k 10 $((${warmup%.*} + ${seconds%.*} + 10)) \
         dpdk-testpmd -l 0-1 --main-lcore 1 --no-huge -m 512 --no-pci --file-prefix vhc-bench-vu \
         --vdev "net_virtio_user0,path=$sock,queues=1,queue_size=$qsize,mrg_rxbuf=0,in_order=0,packed_vq=$packed" \
         -- --forward-mode=flowgen --txpkts=$(($3 + 4)) --total-num-mbufs=32768 --stats-period 1 \
