@@ -275,17 +275,20 @@ const struct ref_ring_ops ref_packed_ops = {
 
 /* Burst pop (dp.h): the ring read in order, four descriptors (one cache
  * line) ahead prefetched, the one-buffer chains taken inline, position,
- * wrap counter and iov count kept in locals and the region in ref_xl. */
+ * the avail/used bits this lap wants (the wrap counter as a mask: one and
+ * and one compare per descriptor) and iov count kept in locals and the
+ * region in ref_xl. */
 unsigned ref_packed_pop_burst(struct ref_vring *v, const struct ref_mem *m, struct ref_iovs *io,
                               bool write, struct ref_elem *e, unsigned max, bool *more)
 {
+    const uint16_t bits = REF_DESC_F_AVAIL | REF_DESC_F_USED;
     struct ref_vq *q = &v->dp;
     *more = false;
     if (q->broken)
         return 0;
     struct pdesc *r = ring(v);
     uint32_t num = v->num, pos = q->last_avail;     /* stepped inline: advance() costs more */
-    bool wrap = q->avail_wrap;
+    uint16_t want = q->avail_wrap ? REF_DESC_F_AVAIL : REF_DESC_F_USED;   /* is_avail */
     unsigned room = REF_IOV_POOL - io->n;
     max = max < room ? max : room;
     uint16_t wflag = write ? REF_DESC_F_WRITE : 0;
@@ -296,7 +299,7 @@ unsigned ref_packed_pop_burst(struct ref_vring *v, const struct ref_mem *m, stru
             uint32_t ahead = pos + 4u;
             __builtin_prefetch(&r[ahead < num ? ahead : ahead - num]);
         }
-        if (!is_avail(flags_acquire(&r[pos]), wrap))
+        if ((flags_acquire(&r[pos]) & bits) != want)
             break;
         struct pdesc d;
         ref_desc_copy(&d, &r[pos]);
@@ -309,16 +312,22 @@ unsigned ref_packed_pop_burst(struct ref_vring *v, const struct ref_mem *m, stru
             *more = true;
             break;
         }
-        e[i] = (struct ref_elem){ .id = d.id, .ndesc = 1, .len = d.len, .iov = at, .niov = 1,
-                                  .gpa = d.addr };
+        struct ref_elem *el = &e[i];        /* field by field: no zeroing first */
+        el->id = d.id;
+        el->ndesc = 1;
+        el->len = d.len;
+        el->iov = at;
+        el->niov = 1;
+        el->gpa = d.addr;
+        el->bad = false;
         at++;
         if (++pos == num) {
             pos = 0;
-            wrap = !wrap;
+            want ^= bits;
         }
     }
     io->n = at;
     q->last_avail = (uint16_t)pos;
-    q->avail_wrap = wrap;
+    q->avail_wrap = want == REF_DESC_F_AVAIL;
     return i;
 }
