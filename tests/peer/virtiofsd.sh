@@ -12,9 +12,10 @@ vfsd=/usr/lib/qemu/virtiofsd
 here=$(cd "$(dirname "$0")" && pwd)
 share=$(mktemp -d /tmp/vhc-vfsd.XXXXXX)
 trap 'rm -rf "$share"' EXIT
-# --jobs 4 on two cores: virtiofsd serves one connection, so most of its cases spend
-# their time waiting 10 s for a second one (idle, not CPU): 222 s with 2 jobs, 114 s with 4.
-"$here/run-suite.sh" "$vc" "$outdir" virtiofsd server --device fs --jobs 4 \
+# --jobs 8 on two cores: virtiofsd serves one connection, so most of its cases spend
+# their time waiting 10 s for a second one (idle, not CPU): 222 s with 2 jobs, 114 s
+# with 4, 62 s with 8.
+"$here/run-suite.sh" "$vc" "$outdir" virtiofsd server --device fs --jobs 8 \
     --backend "$vfsd --socket-path={socket} -o source=$share -o sandbox=chroot" \
     --expect "$expect" --filter 'connect/*' --filter 'negotiation/*' --filter 'memory/*' \
     --filter 'rings/*' --filter 'datapath/*' --filter 'hardening/*' \
