@@ -42,24 +42,30 @@ static void advance_avail(struct mfe_ring *r)
     }
 }
 
-/* Write one descriptor at next_avail.  The flags of the first head of a
- * batch are held back: storing them in mfe_packed_publish makes the whole
- * batch visible at once, because the device reads the ring in order. */
-static void put_pdesc(struct mfe_ring *r, const struct mfe_buf *b, uint16_t id, uint16_t flags,
-                      bool head)
+/* Write one descriptor at pos with flags (avail bits included).  The flags
+ * of the first head of a batch are held back: storing them in
+ * mfe_packed_publish makes the whole batch visible at once, because the
+ * device reads the ring in order. */
+static inline void put_pdesc_at(struct mfe_ring *r, unsigned pos, const struct mfe_buf *b,
+                                uint16_t id, uint16_t flags, bool head)
 {
-    uint16_t pos = r->next_avail;
     struct mfe_pdesc *d = &r->pdesc[pos];
     d->addr = b->gpa;
     d->len = b->len;
     d->id = id;
-    flags |= avail_bits(r->avail_wrap);
     if (head && r->pending_head < 0) {
-        r->pending_head = pos;
+        r->pending_head = (int)pos;
         r->pending_flags = flags;
     } else {
         __atomic_store_n(&d->flags, flags, __ATOMIC_RELAXED);
     }
+}
+
+/* put_pdesc_at next_avail, which then advances. */
+static void put_pdesc(struct mfe_ring *r, const struct mfe_buf *b, uint16_t id, uint16_t flags,
+                      bool head)
+{
+    put_pdesc_at(r, r->next_avail, b, id, (uint16_t)(flags | avail_bits(r->avail_wrap)), head);
     advance_avail(r);
 }
 
@@ -113,23 +119,13 @@ int mfe_packed_add(struct mfe_ring *r, const struct mfe_buf *out, unsigned n_out
 void mfe_packed_add_bufs(struct mfe_ring *r, const struct mfe_buf *b, const uint64_t *token,
                          unsigned n, bool write)
 {
-    struct mfe_pdesc *ring = r->pdesc;
     struct mfe_ring_slot *slot = r->slot;
     const uint16_t *free_id = r->free_id;
     unsigned pos = r->next_avail, num = r->num, nfree = r->nfree_id;
     uint16_t flags = (uint16_t)((write ? MFE_DESC_F_WRITE : 0) | avail_bits(r->avail_wrap));
     for (unsigned k = 0; k < n; k++) {
         uint16_t id = free_id[--nfree];
-        struct mfe_pdesc *d = &ring[pos];
-        d->addr = b[k].gpa;
-        d->len = b[k].len;
-        d->id = id;
-        if (k == 0 && r->pending_head < 0) {
-            r->pending_head = (int)pos;
-            r->pending_flags = flags;
-        } else {
-            __atomic_store_n(&d->flags, flags, __ATOMIC_RELAXED);
-        }
+        put_pdesc_at(r, pos, &b[k], id, flags, k == 0);
         struct mfe_ring_slot *s = &slot[id];   /* field by field: no zeroing first */
         s->token = token[k];
         s->in_len = write ? b[k].len : 0;
@@ -178,12 +174,39 @@ bool mfe_packed_publish(struct mfe_ring *r)
     return device_wants_kick(r);
 }
 
-/* A descriptor is used in this lap when AVAIL == USED == our used wrap. */
+/* A descriptor is used in this lap when AVAIL == USED == our used wrap:
+ * its AVAIL and USED bits are used_bits(used_wrap). */
+static uint16_t used_bits(bool wrap)
+{
+    return wrap ? MFE_DESC_F_AVAIL | MFE_DESC_F_USED : 0;
+}
+
 static bool used_at(const struct mfe_ring *r, uint16_t pos)
 {
     uint16_t flags = __atomic_load_n(&r->pdesc[pos].flags, __ATOMIC_ACQUIRE);
-    bool avail = flags & MFE_DESC_F_AVAIL, used = flags & MFE_DESC_F_USED;
-    return avail == used && used == r->used_wrap;
+    return (flags & (MFE_DESC_F_AVAIL | MFE_DESC_F_USED)) == used_bits(r->used_wrap);
+}
+
+/* The slot of used entry id (read at pos), *len clamped to the bytes
+ * posted (counted in long_used); NULL, and the ring broken, when id is no
+ * chain we posted: without it we cannot know where the next used
+ * descriptor starts.  The one check of take_used and of the burst. */
+static inline struct mfe_ring_slot *used_slot(struct mfe_ring *r, unsigned pos, uint16_t id,
+                                              uint32_t *len)
+{
+    if (id >= r->num || !r->slot[id].busy) {
+        mfe_ring_error(r, "used id %u at position %u is not a chain we posted", id, pos);
+        r->broken = true;
+        return NULL;
+    }
+    struct mfe_ring_slot *s = &r->slot[id];
+    if (*len > s->in_len) {
+        mfe_ring_error(r, "used len %u for id %u exceeds the %u bytes posted", *len, id,
+                       s->in_len);
+        r->long_used++;
+        *len = s->in_len;
+    }
+    return s;
 }
 
 bool mfe_packed_has_used(const struct mfe_ring *r)
@@ -201,21 +224,9 @@ static int take_used(struct mfe_ring *r, uint64_t *token, uint32_t *len)
     const struct mfe_pdesc *d = &r->pdesc[r->last_used];
     uint16_t id = d->id;
     uint32_t got = d->len;
-    /* the chain length comes from our slot: without a valid id we cannot
-     * know where the next used descriptor starts */
-    if (id >= r->num || !r->slot[id].busy) {
-        mfe_ring_error(r, "used id %u at position %u is not a chain we posted", id,
-                       r->last_used);
-        r->broken = true;
+    struct mfe_ring_slot *s = used_slot(r, r->last_used, id, &got);
+    if (!s)
         return -EPIPE;
-    }
-    struct mfe_ring_slot *s = &r->slot[id];
-    if (got > s->in_len) {
-        mfe_ring_error(r, "used len %u for id %u exceeds the %u bytes posted", got, id,
-                       s->in_len);
-        r->long_used++;
-        got = s->in_len;
-    }
     unsigned pos = r->last_used + s->ndesc;
     if (pos >= r->num) {
         pos -= r->num;
@@ -267,10 +278,9 @@ unsigned mfe_packed_get_used_burst(struct mfe_ring *r, uint64_t *token, uint32_t
     if (r->on_used)
         return used_burst_observed(r, token, len, max, err);
     const struct mfe_pdesc *ring = r->pdesc;
-    struct mfe_ring_slot *slot = r->slot;
     uint16_t *free_id = r->free_id;
     unsigned pos = r->last_used, num = r->num, num_free = r->num_free, nfree = r->nfree_id;
-    uint16_t want = r->used_wrap ? MFE_DESC_F_AVAIL | MFE_DESC_F_USED : 0;
+    uint16_t want = used_bits(r->used_wrap);
     unsigned k = 0;
     *err = 0;
     while (k < max && num_free < num) {
@@ -279,18 +289,10 @@ unsigned mfe_packed_get_used_burst(struct mfe_ring *r, uint64_t *token, uint32_t
             break;
         uint16_t id = ring[pos].id;
         uint32_t got = ring[pos].len;
-        if (id >= num || !slot[id].busy) {
-            mfe_ring_error(r, "used id %u at position %u is not a chain we posted", id, pos);
-            r->broken = true;
+        struct mfe_ring_slot *s = used_slot(r, pos, id, &got);
+        if (!s) {
             *err = -EPIPE;
             break;
-        }
-        struct mfe_ring_slot *s = &slot[id];
-        if (got > s->in_len) {
-            mfe_ring_error(r, "used len %u for id %u exceeds the %u bytes posted", got, id,
-                           s->in_len);
-            r->long_used++;
-            got = s->in_len;
         }
         pos += s->ndesc;
         if (pos >= num) {

@@ -362,14 +362,12 @@ void mfe_split_add_bufs(struct mfe_ring *r, const struct mfe_buf *b, const uint6
 {
     uint16_t flags = write ? MFE_DESC_F_WRITE : 0, i = r->free_head, avail = r->shadow_avail;
     unsigned mask = r->num - 1;
-    struct mfe_desc *desc = r->desc;
     struct mfe_ring_slot *slot = r->slot;
     const uint16_t *next = r->next;
     uint16_t *avail_ring = r->avail_ring;
     for (unsigned k = 0; k < n; k++) {
         uint16_t link = next[i];
-        desc[i] = (struct mfe_desc){.addr = b[k].gpa, .len = b[k].len, .flags = flags,
-                                    .next = link};
+        put_desc(r, i, &b[k], flags);
         struct mfe_ring_slot *s = &slot[i];
         s->token = token[k];
         s->in_len = write ? b[k].len : 0;
@@ -434,21 +432,32 @@ static int used_waiting(struct mfe_ring *r)
 
 /* Take the used entry at last_used, which used_waiting counted: 1 (token
  * and len set) or -EIO (a bad id, counted and skipped). */
+/* The slot of used entry e, its len clamped to the bytes posted (counted in
+ * long_used); NULL when its id is no chain we posted.  The one check of
+ * take_used and of the burst. */
+static inline struct mfe_ring_slot *used_slot(struct mfe_ring *r, struct mfe_used_elem *e)
+{
+    if (e->id >= r->num || !r->slot[e->id].busy) {
+        mfe_ring_error(r, "used id %u is not a chain we posted (ring of %u)", e->id, r->num);
+        return NULL;
+    }
+    struct mfe_ring_slot *s = &r->slot[e->id];
+    if (e->len > s->in_len) {
+        mfe_ring_error(r, "used len %u for id %u exceeds the %u bytes posted", e->len, e->id,
+                       s->in_len);
+        r->long_used++;
+        e->len = s->in_len;
+    }
+    return s;
+}
+
 static int take_used(struct mfe_ring *r, uint64_t *token, uint32_t *len)
 {
     struct mfe_used_elem e = r->used_ring[r->last_used & (r->num - 1)];
     r->last_used++;
-    if (e.id >= r->num || !r->slot[e.id].busy) {
-        mfe_ring_error(r, "used id %u is not a chain we posted (ring of %u)", e.id, r->num);
+    struct mfe_ring_slot *s = used_slot(r, &e);
+    if (!s)
         return -EIO;
-    }
-    struct mfe_ring_slot *s = &r->slot[e.id];
-    if (e.len > s->in_len) {
-        mfe_ring_error(r, "used len %u for id %u exceeds the %u bytes posted", e.len, e.id,
-                       s->in_len);
-        r->long_used++;
-        e.len = s->in_len;
-    }
     *token = s->token;
     *len = e.len;
     free_chain(r, (uint16_t)e.id);
@@ -486,23 +495,15 @@ unsigned mfe_split_get_used_burst(struct mfe_ring *r, uint64_t *token, uint32_t 
         return k;
     }
     const struct mfe_used_elem *used = r->used_ring;
-    struct mfe_ring_slot *slot = r->slot;
     uint16_t *next = r->next;
-    unsigned num = r->num, mask = num - 1, num_free = r->num_free;
+    unsigned mask = r->num - 1, num_free = r->num_free;
     uint16_t last_used = r->last_used, free_head = r->free_head;
     for (; n > 0 && k < max; n--) {
         struct mfe_used_elem e = used[last_used++ & mask];
-        if (e.id >= num || !slot[e.id].busy) {
-            mfe_ring_error(r, "used id %u is not a chain we posted (ring of %u)", e.id, num);
+        struct mfe_ring_slot *s = used_slot(r, &e);
+        if (!s) {
             *err = -EIO;
             continue;
-        }
-        struct mfe_ring_slot *s = &slot[e.id];
-        if (e.len > s->in_len) {
-            mfe_ring_error(r, "used len %u for id %u exceeds the %u bytes posted", e.len, e.id,
-                           s->in_len);
-            r->long_used++;
-            e.len = s->in_len;
         }
         token[k] = s->token;
         len[k] = e.len;
