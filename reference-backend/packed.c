@@ -26,9 +26,16 @@ static uint16_t flags_acquire(struct pdesc *d)
     return atomic_load_explicit((_Atomic uint16_t *)&d->flags, memory_order_acquire);
 }
 
+/* The AVAIL and USED bits of a descriptor available in the lap whose wrap
+ * counter is wrap: AVAIL equal to it, USED its inverse. */
+static uint16_t avail_bits(bool wrap)
+{
+    return wrap ? REF_DESC_F_AVAIL : REF_DESC_F_USED;
+}
+
 static bool is_avail(uint16_t flags, bool wrap)
 {
-    return !!(flags & REF_DESC_F_AVAIL) == wrap && !!(flags & REF_DESC_F_USED) != wrap;
+    return (flags & (REF_DESC_F_AVAIL | REF_DESC_F_USED)) == avail_bits(wrap);
 }
 
 static void advance(uint16_t *pos, bool *wrap, uint32_t n, uint32_t num)
@@ -288,7 +295,7 @@ unsigned ref_packed_pop_burst(struct ref_vring *v, const struct ref_mem *m, stru
         return 0;
     struct pdesc *r = ring(v);
     uint32_t num = v->num, pos = q->last_avail;     /* stepped inline: advance() costs more */
-    uint16_t want = q->avail_wrap ? REF_DESC_F_AVAIL : REF_DESC_F_USED;   /* is_avail */
+    uint16_t want = avail_bits(q->avail_wrap);      /* is_avail, as a mask */
     unsigned room = REF_IOV_POOL - io->n;
     max = max < room ? max : room;
     uint16_t wflag = write ? REF_DESC_F_WRITE : 0;

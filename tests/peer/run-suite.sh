@@ -15,9 +15,7 @@ tap="$outdir/$name-$mode.tap"
 rc=0
 scale=()
 [[ -n "${VHC_TIMEOUT_SCALE:-}" ]] && scale=(--timeout-scale "$VHC_TIMEOUT_SCALE")
-# --other-profiles: every bundled QEMU profile but the default one (which
-# the plain runs already cover), each as --profile NAME.
-args=()
+args=()                 # the options, --other-profiles expanded
 for a in "$@"; do
     if [[ $a == --other-profiles ]]; then
         n=${#args[@]}
