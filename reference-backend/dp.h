@@ -131,13 +131,17 @@ static inline void ref_vq_restore(struct ref_vring *v, struct ref_cursor c)
     v->dp.avail_wrap = c.wrap;
 }
 
-/* Copy one 16-byte descriptor out of guest memory exactly once: after the
- * compiler barrier every field is used from the copy, never read again
- * from memory the guest may be changing. */
+/* Copy one 16-byte descriptor out of guest memory exactly once: two
+ * volatile 8-byte loads (never repeated, never merged with a later read;
+ * typed for any alignment, as an indirect table may have), after which
+ * every field comes from the copy.  No compiler barrier: that would make
+ * the caller reload everything it holds in memory, per descriptor. */
+typedef uint64_t __attribute__((aligned(1), may_alias)) ref_u64_any;
 static inline void ref_desc_copy(void *dst, const void *src)
 {
-    memcpy(dst, src, 16);
-    __asm__ volatile("" ::: "memory");
+    const volatile ref_u64_any *s = src;
+    uint64_t w[2] = { s[0], s[1] };
+    memcpy(dst, w, 16);
 }
 
 /* memcpy where the ranges cannot overlap; a guest may post RX and TX
