@@ -2,6 +2,7 @@
 # Datapath benchmark, side by side with DPDK, in one command:
 #   bench/run.sh [--pairs N] [--seconds S] [--warmup S] [--ring-size N]
 #                [--working-set MIB] [--log] [--ovs] [--no-cost] [--out FILE]
+#                [--configs "RING FRAME,..."] [--columns NAME,...]
 # Builds the release build (build-bench), then for every pair and every
 # configuration (split/packed x 64/1518-byte frames) runs, interleaved
 # (the order reversed every other pair), each back end started fresh:
@@ -22,7 +23,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 build=$root/build-bench
-pairs=10 seconds=1 warmup=0.5 qsize=256 out= ws=0 log=0 ovs=0 cost=1 ovs_sock=
+pairs=10 seconds=1 warmup=0.5 qsize=256 out= ws=0 log=0 ovs=0 cost=1 ovs_sock= only_cfg= only_col=
 orig=("$@")
 while (($#)); do
     case $1 in
@@ -35,12 +36,15 @@ while (($#)); do
         --ovs) ovs=1; shift ;;
         --ovs-socket) ovs=1 ovs_sock=$2; shift 2 ;;   # inside tests/peer/ovs-dpdk.sh
         --no-cost) cost=0; shift ;;
+        --configs) only_cfg=$2; shift 2 ;;
+        --columns) only_col=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
 done
 configs=("split 64" "split 1518" "packed 64" "packed 1518")
+[[ -n $only_cfg ]] && IFS=, read -ra configs <<<"$only_cfg"
 work=$(mktemp -d /tmp/vhc-bench.XXXXXX)
 results=${out:-$work/results.tsv}
 : >"$results"
@@ -125,6 +129,7 @@ names=(refnet refnet-eq dpdk vu vu-refnet)
 ((log)) && names+=(refnet-log dpdk-log)
 ((ovs)) && names+=(ovs)
 ((ws > 0)) && names+=(memcpy)
+[[ -n $only_col ]] && IFS=, read -ra names <<<"$only_col"
 
 # ---- interleaved runs ----
 wsnote=; ((ws > 0)) && wsnote=", working set $ws MiB"
