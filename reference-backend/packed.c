@@ -152,6 +152,14 @@ static void store_flags(struct pdesc *d, uint16_t f)
     atomic_store_explicit((_Atomic uint16_t *)&d->flags, f, memory_order_release);
 }
 
+/* The flags of a used descriptor in the lap whose used wrap counter is
+ * wrap: AVAIL and USED both equal to it, WRITE when the device wrote. */
+static uint16_t used_flags(bool wrap, uint32_t len)
+{
+    uint16_t f = wrap ? (REF_DESC_F_AVAIL | REF_DESC_F_USED) : 0;
+    return len ? (uint16_t)(f | REF_DESC_F_WRITE) : f;
+}
+
 /* The used descriptor at pos, wrap its used wrap counter: id and len
  * first, then the flags with release (the driver reads the flags with
  * acquire before the rest).  The flags of a burst's first entry are held
@@ -164,9 +172,7 @@ static void put_used_at(struct ref_vring *v, uint16_t pos, bool wrap, uint16_t i
     struct pdesc *d = &ring(v)[pos];
     d->id = id;
     d->len = len;
-    uint16_t f = wrap ? (REF_DESC_F_AVAIL | REF_DESC_F_USED) : 0;
-    if (len)
-        f |= REF_DESC_F_WRITE;          /* the device wrote into it */
+    uint16_t f = used_flags(wrap, len);
     if (q->held) {
         store_flags(d, f);
     } else {
@@ -191,8 +197,10 @@ void ref_packed_push(struct ref_vring *v, const struct ref_elem *e, uint32_t len
 }
 
 /* k pushes at once.  Chains of one slot each (all the burst pops make):
- * the position and wrap counter in locals, logged once per burst; other
- * chains one by one through ref_packed_push. */
+ * the first entry through put_used_at (held back unless an entry already
+ * is), the rest stored directly with the position and wrap counter in
+ * locals, logged once per burst; other chains one by one through
+ * ref_packed_push. */
 void ref_packed_push_burst(struct ref_vring *v, const struct ref_elem *e, const uint32_t *len,
                            unsigned k)
 {
@@ -205,12 +213,23 @@ void ref_packed_push_burst(struct ref_vring *v, const struct ref_elem *e, const 
             ref_packed_push(v, &e[i], len ? len[i] : 0);
         return;
     }
+    if (k == 0)
+        return;
+    struct pdesc *r = ring(v);
     uint32_t num = v->num;
     uint16_t pos = q->used_idx, start = pos;
     bool wrap = q->used_wrap;
-    for (unsigned i = 0; i < k; i++) {
-        put_used_at(v, pos, wrap, e[i].id, len ? len[i] : 0);
-        advance(&pos, &wrap, 1, num);
+    put_used_at(v, pos, wrap, e[0].id, len ? len[0] : 0);
+    advance(&pos, &wrap, 1, num);
+    for (unsigned i = 1; i < k; i++) {
+        uint32_t l = len ? len[i] : 0;
+        r[pos].id = e[i].id;
+        r[pos].len = l;
+        store_flags(&r[pos], used_flags(wrap, l));
+        if (++pos == num) {
+            pos = 0;
+            wrap = !wrap;
+        }
     }
     q->used_idx = pos;
     q->used_wrap = wrap;
