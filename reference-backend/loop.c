@@ -132,7 +132,7 @@ static unsigned copy_burst_twice(struct ref_worker *w, const struct ref_elem *te
          * array with rep movsq, slow to start for a short frame (perf at
          * 64 B: this copy had half the back end's samples, most on the
          * rep movsq; --equal-work cost ~90 cycles a frame more than one
-         * copy, ~20 after); unbounded, it calls memcpy. */
+         * copy, 15-35 after); unbounded, it calls memcpy. */
         __asm__("" : "+r"(len));
         memcpy(w->bounce[k], tv[t->iov].p, len);
     }
