@@ -74,6 +74,20 @@ struct ref_elem {
     bool bad;
 };
 
+/* A burst pop's element: one buffer, one iov, written field by field (no
+ * zeroing of the whole first). */
+static inline void ref_elem_one(struct ref_elem *e, uint16_t id, uint32_t len, unsigned iov,
+                                uint64_t gpa)
+{
+    e->id = id;
+    e->ndesc = 1;
+    e->len = len;
+    e->iov = iov;
+    e->niov = 1;
+    e->gpa = gpa;
+    e->bad = false;
+}
+
 struct ref_cursor {
     uint16_t idx;
     bool wrap;

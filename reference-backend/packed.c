@@ -338,14 +338,7 @@ unsigned ref_packed_pop_burst(struct ref_vring *v, const struct ref_mem *m, stru
             *more = true;
             break;
         }
-        struct ref_elem *el = &e[i];        /* field by field: no zeroing first */
-        el->id = d.id;
-        el->ndesc = 1;
-        el->len = d.len;
-        el->iov = at;
-        el->niov = 1;
-        el->gpa = d.addr;
-        el->bad = false;
+        ref_elem_one(&e[i], d.id, d.len, at, d.addr);
         at++;
         if (++pos == num) {
             pos = 0;

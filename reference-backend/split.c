@@ -203,10 +203,14 @@ unsigned ref_split_pop_burst(struct ref_vring *v, const struct ref_mem *m, struc
     const struct sdesc *tab = v->desc;
     uint32_t num = v->num, mask = num - 1;
     uint16_t heads[REF_BURST];
-    for (unsigned i = 0; i < n; i++) {      /* each head read once: the driver may rewrite it */
-        heads[i] = ring[(uint16_t)(last + i) & mask];
+    uint32_t first = last & mask;
+    if (first + n <= num)                   /* each head copied once: the driver may rewrite it */
+        memcpy(heads, (const uint16_t *)ring + first, 2u * n);
+    else
+        for (unsigned i = 0; i < n; i++)
+            heads[i] = ring[(uint16_t)(last + i) & mask];
+    for (unsigned i = 0; i < n; i++)
         __builtin_prefetch(&tab[heads[i] & mask]);  /* a hint: masked, never outside */
-    }
     uint16_t wflag = write ? REF_DESC_F_WRITE : 0;
     struct ref_xl x = ref_xl_load(m, q->hint);
     unsigned at = io->n, i;
@@ -220,8 +224,7 @@ unsigned ref_split_pop_burst(struct ref_vring *v, const struct ref_mem *m, struc
             break;
         if (!ref_xl_take(&x, m, &q->hint, io, at, d.addr, d.len))
             break;
-        e[i] = (struct ref_elem){ .id = head, .ndesc = 1, .len = d.len, .iov = at, .niov = 1,
-                                  .gpa = d.addr };
+        ref_elem_one(&e[i], head, d.len, at, d.addr);
         at++;
     }
     io->n = at;
