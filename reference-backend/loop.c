@@ -69,14 +69,21 @@ static void prefetch_burst(const struct ref_worker *w, const struct ref_elem *te
 }
 
 /* The lines of a longer frame past those two, for reading (TX) or writing
- * (RX), asked for a frame ahead of its copy, so the copy does not wait for
- * them one after the other.  Two lines a step (the last may be the line
- * after the frame: a hint, harmless) halve the loop's instructions. */
-__attribute__((always_inline)) static inline void prefetch_rest(const uint8_t *p, uint32_t len,
-                                                                bool write)
+ * (RX): the buffer of element e, len bytes of it, asked for a frame ahead
+ * of its copy, so the copy does not wait for them one after the other.
+ * Nothing, not even e's buffer looked up, for a frame prefetch_burst
+ * covered.  Two lines a step (the last may be the line after the frame: a
+ * hint, harmless) halve the loop's instructions. */
+#define PREFETCHED 128u             /* the two lines of prefetch_burst */
+__attribute__((always_inline)) static inline void prefetch_rest(const struct ref_iov *v,
+                                                                const struct ref_elem *e,
+                                                                uint32_t len, bool write)
 {
+    if (len <= PREFETCHED)
+        return;
+    const uint8_t *p = v[e->iov].p;
     const uint8_t *end = p + (len < 4096 ? len : 4096);    /* further: evicted first */
-    for (const uint8_t *q = p + 128; q < end; q += 128) {
+    for (const uint8_t *q = p + PREFETCHED; q < end; q += 128) {
         if (write) {
             prefetch_w(q);
             prefetch_w(q + 64);
@@ -98,9 +105,9 @@ static unsigned copy_burst(struct ref_worker *w, const struct ref_elem *te,
         const struct ref_elem *t = &te[k], *r = &re[k];
         if (t->len < HDR || t->len - HDR > REF_MAX_FRAME || r->len < t->len)
             break;
-        if (k + 1 < n && t[1].len > 128) {    /* the next frame's lines while this one copies */
-            prefetch_rest(tv[t[1].iov].p, t[1].len, false);
-            prefetch_rest(rv[r[1].iov].p, t[1].len, true);
+        if (k + 1 < n) {                /* the next frame's lines while this one copies */
+            prefetch_rest(tv, &t[1], t[1].len, false);
+            prefetch_rest(rv, &r[1], t[1].len, true);
         }
         uint8_t *dst = rv[r->iov].p;
         memcpy(dst, hdr, HDR);
@@ -125,8 +132,8 @@ static unsigned copy_burst_twice(struct ref_worker *w, const struct ref_elem *te
         const struct ref_elem *t = &te[k];
         if (t->len < HDR || t->len > REF_BOUNCE || re[k].len < t->len)
             break;
-        if (k + 1 < n && t[1].len > 128)      /* the next frame's lines while this one copies */
-            prefetch_rest(tv[t[1].iov].p, t[1].len, false);
+        if (k + 1 < n)                  /* the next frame's lines while this one copies */
+            prefetch_rest(tv, &t[1], t[1].len, false);
         uint32_t len = t->len;
         /* Hide the bound just checked: knowing it, GCC copies into the
          * array with rep movsq, slow to start for a short frame (perf at
@@ -138,8 +145,8 @@ static unsigned copy_burst_twice(struct ref_worker *w, const struct ref_elem *te
     }
     for (unsigned i = 0; i < k; i++) {
         uint8_t *dst = rv[re[i].iov].p;
-        if (i + 1 < k && te[i + 1].len > 128)
-            prefetch_rest(rv[re[i + 1].iov].p, te[i + 1].len, true);
+        if (i + 1 < k)
+            prefetch_rest(rv, &re[i + 1], te[i + 1].len, true);
         w->bounce[i][10] = 1;
         w->bounce[i][11] = 0;
         memcpy(dst, w->bounce[i], te[i].len);
