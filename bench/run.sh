@@ -14,6 +14,8 @@
 #   ovs        vhc-bench -> OVS-DPDK dpdkvhostuser port, loopback flow (--ovs)
 #   refnet-log, dpdk-log  refnet / dpdk with dirty logging on (--log)
 #   memcpy     this machine's memcpy on the --working-set terms (--working-set)
+# Before and after the runs, vhc-xcore: what a cache line moved between
+# the two CPUs costs (the floor under a 64-byte frame's cycles, README.md).
 # Prints every run (Mpps, Gbit/s, waits, steal, load), then per configuration
 # the median Mpps of each column and its ratio to dpdk (min/median/max over
 # pairs), slow-mode runs reported apart; then bench/cost.sh's instructions
@@ -39,7 +41,7 @@ while (($#)); do
         --configs) only_cfg=$2; shift 2 ;;
         --columns) only_col=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
-        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -55,9 +57,16 @@ trap 'exit 130' INT TERM
 
 echo "== building release (build-bench)"
 cmake -S "$root" -B "$build" -DVHC_SANITIZE=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null \
-    && cmake --build "$build" -j2 --target vhc-bench vhost-refnet >"$work/build.log" 2>&1 \
+    && cmake --build "$build" -j2 --target vhc-bench vhc-xcore vhost-refnet >"$work/build.log" 2>&1 \
     || { tail -30 "$work/build.log"; echo "run.sh: build failed" >&2; exit 1; }
 bench=$build/bench/vhc-bench
+xcore() { # WHEN: the cost of a cache line moved from the front end's CPU to the back end's
+    local l
+    l=$(taskset -c 0,1 "$build/bench/vhc-xcore" --cpus 0,1 2>&1)
+    echo "== cross-core line moves, CPU 0 -> CPU 1, $1 (vhc-xcore, TSC cycles): read $(field line_cycles "$l")" \
+         "alone, $(field pipelined_cycles "$l") a line pipelined; write $(field write_line_cycles "$l")" \
+         "alone, $(field write_pipelined_cycles "$l") pipelined${l##*status=ok}"
+}
 refnet=$build/reference-backend/vhost-refnet
 command -v dpdk-testpmd >/dev/null || { echo "run.sh: dpdk-testpmd not installed" >&2; exit 1; }
 source "$here/backends.sh"
@@ -132,6 +141,7 @@ names=(refnet refnet-eq dpdk vu vu-refnet)
 [[ -n $only_col ]] && IFS=, read -ra names <<<"$only_col"
 
 # ---- interleaved runs ----
+xcore before
 wsnote=; ((ws > 0)) && wsnote=", working set $ws MiB"
 echo "== $pairs pairs, ${seconds}s measured after ${warmup}s warm-up, ring size $qsize$wsnote"
 printf '%-4s %-6s %5s %-10s %8s %8s %7s %6s %6s %5s  %s\n' pair ring frame column Mpps Gbit/s cyc/fr waits steal% load status
@@ -154,6 +164,7 @@ for ((p = 1; p <= pairs; p++)); do
         done
     done
 done
+xcore after
 awk -F'\t' -v seconds="$seconds" -f "$here/summary.awk" "$results"
 [[ -n $out ]] && echo "results: $out"
 if ((cost)); then
