@@ -14,7 +14,9 @@
  * that; then it answers and the next round uses the next n lines of a
  * buffer far larger than n.  n = 1 gives the latency of one move; n = 128
  * the cost per line when the moves overlap, the floor a burst's prefetches
- * can reach. */
+ * can reach.  The write figures swap the roles of the lines, not of the
+ * CPUs: the thread on W loads the n lines, and the one on R, timed, stores
+ * into them, as a back end writes an RX buffer the driver has read. */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -129,7 +131,7 @@ static uint64_t tsc_start(void)
 static uint64_t tsc_end(void)
 {
 #if defined(__x86_64__)
-    _mm_mfence();                       /* every load of the round complete */
+    _mm_mfence();                       /* every load or store of the round done */
     _mm_lfence();
     return __rdtsc();
 #else
