@@ -225,21 +225,20 @@ static inline uint8_t *ref_xl_hit(const struct ref_xl *x, uint64_t gpa, uint32_t
 }
 
 /* One buffer of a burst into io->v[at]: through x, else through ref_xlate
- * (another region, or the IOTLB), after which x holds the region it hit.
+ * (another region, or the IOTLB; ref_xl_miss, out of line, so the burst
+ * loops keep their registers), after which x holds the region it hit.
  * false when the buffer is not one iov in guest memory. */
+bool ref_xl_miss(struct ref_xl *x, const struct ref_mem *m, unsigned *hint, struct ref_iovs *io,
+                 unsigned at, uint64_t gpa, uint32_t len);
 static inline bool ref_xl_take(struct ref_xl *x, const struct ref_mem *m, unsigned *hint,
                                struct ref_iovs *io, unsigned at, uint64_t gpa, uint32_t len)
 {
     uint8_t *p = ref_xl_hit(x, gpa, len);
-    if (p) {
+    if (__builtin_expect(p != NULL, 1)) {
         io->v[at] = (struct ref_iov){ p, len };
         return true;
     }
-    io->n = at;
-    if (ref_xlate(m, hint, gpa, len, io) < 0 || io->n != at + 1)
-        return false;
-    *x = ref_xl_load(m, *hint);
-    return true;
+    return ref_xl_miss(x, m, hint, io, at, gpa, len);
 }
 
 /* Host pointer of [gpa, gpa+len) inside one region, or NULL. */

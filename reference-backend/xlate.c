@@ -78,3 +78,13 @@ void ref_vq_call(struct ref_vring *v)
     if (ref_fd_signal(v->call_fd) == REF_FD_BLOCKED)
         ref_vq_break(v, "a write to its call fd blocked");
 }
+
+bool ref_xl_miss(struct ref_xl *x, const struct ref_mem *m, unsigned *hint, struct ref_iovs *io,
+                 unsigned at, uint64_t gpa, uint32_t len)
+{
+    io->n = at;
+    if (ref_xlate(m, hint, gpa, len, io) < 0 || io->n != at + 1)
+        return false;
+    *x = ref_xl_load(m, *hint);
+    return true;
+}
