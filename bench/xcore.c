@@ -17,7 +17,6 @@
  * can reach.  The write figures swap the roles of the lines, not of the
  * CPUs: the thread on W loads the n lines, and the one on R, timed, stores
  * into them, as a back end writes an RX buffer the driver has read. */
-#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <sched.h>
@@ -44,10 +43,9 @@ struct shared {
     int cpu;
     unsigned n;
     bool reader_writes;         /* the reader stores into lines the writer read */
-    uint64_t sum;
     uint64_t rounds;
     uint64_t deadline_ns;
-    int err;
+    bool pin_failed;            /* the writer could not run on its CPU */
     _Alignas(LINE) uint8_t lines[NLINES][LINE];
 };
 
@@ -96,7 +94,7 @@ static void *writer(void *arg)
 {
     struct shared *sh = arg;
     if (pin(sh->cpu) != 0) {
-        sh->err = EINVAL;
+        sh->pin_failed = true;
         atomic_store(&sh->stop, 1);
         return NULL;
     }
@@ -105,7 +103,7 @@ static void *writer(void *arg)
         for (unsigned i = 0; i < sh->n; i++) {
             volatile uint64_t *w = (volatile uint64_t *)sh->lines[(at + i) % NLINES];
             if (sh->reader_writes)
-                sh->sum += *w;          /* the line shared, as a driver reads RX data */
+                (void)*w;               /* a load: shared, as a driver reads RX data */
             else
                 *w = r;
         }
@@ -183,7 +181,7 @@ static double measure(int cpu_w, int cpu_r, unsigned n, bool writes, uint64_t ro
     }
     atomic_store(&sh->stop, 1);
     pthread_join(t, NULL);
-    if (sh->err) {
+    if (sh->pin_failed) {
         *why = "cannot pin to the writer's CPU";
     } else if (r <= rounds) {
         *why = "timed out (--timeout)";
